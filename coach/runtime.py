@@ -1,0 +1,109 @@
+"""The long-lived parts (embeddings, index, model server), built once and shared by every face."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from langchain_core.language_models import BaseChatModel
+
+from coach.ask import AskChain
+from coach.embeddings import MiniLMEmbeddings
+from coach.knowledge import Card, CardProblem, load_cards
+from coach.models import LocalServer, chat_model
+from coach.prompts import load_prompt
+from coach.settings import Settings
+from coach.store import KnowledgeIndex, SyncReport, make_client, move_aside
+
+
+class Runtime:
+    """Build resources lazily and once; pass `model` to use a given chat model (tests)."""
+
+    def __init__(self, settings: Settings | None = None, *, model: BaseChatModel | None = None) -> None:
+        self.settings = settings or Settings()
+        self._model = model
+        self._lock = threading.Lock()
+        self.server: LocalServer | None = None
+        self.cards: list[Card] = []
+        self.problems: list[CardProblem] = []
+        self.last_sync: SyncReport | None = None
+
+    @cached_property
+    def embeddings(self) -> MiniLMEmbeddings:
+        return MiniLMEmbeddings(threads=self.settings.threads)
+
+    @cached_property
+    def index(self) -> KnowledgeIndex:
+        index = KnowledgeIndex(make_client(self.settings), self.embeddings)
+        self.refresh(index)
+        return index
+
+    def refresh(self, index: KnowledgeIndex | None = None) -> SyncReport:
+        """Reload the cards and bring the index in step with them."""
+        self.cards, self.problems = load_cards(self.settings.knowledge_dir)
+        self.last_sync = (index or self.index).sync(self.cards)
+        self.__dict__.pop("ask_chain", None)
+        return self.last_sync
+
+    def rebuild_index(self) -> SyncReport:
+        """Move a damaged index aside and build a fresh one from the cards."""
+        self.__dict__.pop("index", None)
+        self.__dict__.pop("ask_chain", None)
+        move_aside(self.settings)
+        if self.settings.chroma_host:
+            make_client(self.settings).delete_collection("playbook")
+        _ = self.index
+        return self.last_sync
+
+    def start_model(self, background: bool = True) -> None:
+        """Start the local model server (no-op for remote backends or an injected model)."""
+        if self._model is not None or self.settings.backend != "local":
+            return
+        with self._lock:
+            if self.server is None:
+                self.server = LocalServer(self.settings)
+        self.server.start(background=background)
+
+    def model_status(self) -> tuple[str, str]:
+        """Return (state, detail) of the chat model for a status line."""
+        if self._model is not None:
+            return "ready", "test model"
+        if self.settings.backend == "openai":
+            where = self.settings.base_url or "api.openai.com"
+            return "ready", f"{self.settings.model or 'gpt-4o-mini'} at {where}"
+        if self.server is None:
+            return "stopped", "not started"
+        return self.server.state, self.server.detail
+
+    def chat_model(self, **overrides) -> BaseChatModel:
+        """Return the chat model, waiting for the local server if it is still loading."""
+        if self._model is not None:
+            return self._model
+        base_url = ""
+        if self.settings.backend == "local":
+            self.start_model()
+            base_url = self.server.wait()
+        return chat_model(self.settings, base_url, **overrides)
+
+    @cached_property
+    def ask_chain(self) -> AskChain:
+        index = self.index
+        return AskChain(
+            self.chat_model(),
+            index,
+            self.cards,
+            load_prompt("ask", self.settings.prompts_dir),
+            k=self.settings.top_k,
+            context_tokens=self.settings.context_tokens,
+            answer_tokens=self.settings.answer_tokens,
+        )
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

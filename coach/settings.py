@@ -1,0 +1,92 @@
+"""One settings object, read from the environment; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "upward"
+
+
+class Settings(BaseSettings):
+    """Everything Upward can be configured with; each field names its environment variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias="COACH_DATA_DIR",
+        description="Where the index, the model cache and conversations are stored.",
+    )
+    knowledge_dir: Path = Field(
+        default=REPO_DIR / "knowledge",
+        validation_alias="COACH_KNOWLEDGE_DIR",
+        description="Folder of playbook cards (Markdown with YAML front matter).",
+    )
+    prompts_dir: Path = Field(
+        default=REPO_DIR / "prompts",
+        validation_alias="COACH_PROMPTS_DIR",
+        description="Folder of prompt files, loaded by name.",
+    )
+    backend: Literal["local", "openai"] = Field(
+        default="local",
+        validation_alias="COACH_BACKEND",
+        description="local: embedded llama.cpp server; openai: any OpenAI-compatible server.",
+    )
+    model: str = Field(
+        default="",
+        validation_alias="COACH_MODEL",
+        description="local: path to a GGUF file (empty: the bundled Qwen2.5-Coder-1.5B); "
+        "openai: the model name, e.g. gpt-4o-mini or llama3.1:8b.",
+    )
+    base_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("COACH_BASE_URL", "OPENAI_BASE_URL"),
+        description="openai backend: the server's /v1 URL (empty: api.openai.com).",
+    )
+    api_key: str = Field(
+        default="",
+        validation_alias=AliasChoices("COACH_API_KEY", "OPENAI_API_KEY"),
+        description="openai backend: the API key (local servers accept any value).",
+    )
+    context_tokens: int = Field(
+        default=8192, ge=1024, validation_alias="COACH_CONTEXT_TOKENS",
+        description="Context window of the local model, and the budget for prompt plus history.",
+    )
+    answer_tokens: int = Field(
+        default=512, ge=32, validation_alias="COACH_ANSWER_TOKENS",
+        description="Longest answer the model may write.",
+    )
+    threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        validation_alias="COACH_THREADS",
+        description="CPU threads for the local model.",
+    )
+    temperature: float = Field(default=0.3, validation_alias="COACH_TEMPERATURE")
+    timeout: float = Field(
+        default=120.0, validation_alias="COACH_TIMEOUT",
+        description="Seconds to wait for the model server before giving up on a request.",
+    )
+    chroma_host: str = Field(
+        default="", validation_alias="CHROMA_HOST",
+        description="Empty: embedded Chroma under the data directory; else a `chroma run` server.",
+    )
+    chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
+    top_k: int = Field(default=4, ge=1, le=20, validation_alias="COACH_TOP_K")
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,213 @@
+"""The vector store: Chroma through langchain-chroma, embedded by default or a `chroma run` server."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from coach.embeddings import MODEL_ID, MiniLMEmbeddings
+from coach.errors import StoreError
+from coach.knowledge import Card
+from coach.settings import Settings
+
+PLAYBOOK = "playbook"
+Origin = Literal["playbook", "note"]
+# Cards are short; a long user card is split so each passage stays compact in a prompt.
+_SPLITTER = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=120)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage and where it came from."""
+
+    origin: Origin
+    kind: str
+    topic: str
+    title: str
+    source: str
+    score: float
+    text: str
+
+    def as_dict(self) -> dict:
+        return {
+            "origin": self.origin,
+            "kind": self.kind,
+            "topic": self.topic,
+            "title": self.title,
+            "source": self.source,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one index sync did."""
+
+    added: int
+    removed: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def make_client(settings: Settings):
+    """Open Chroma: a server when CHROMA_HOST is set, else a persistent folder."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    # Notes are private: never let the client phone home.
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}).",
+                "Start it with `chroma run --path DIR --port N`, or unset CHROMA_HOST to use "
+                "the embedded store.",
+            ) from None
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(
+            f"The index at {settings.chroma_dir} cannot be opened ({exc.__class__.__name__}).",
+            "Run `coach index --rebuild`: it moves the damaged index aside and builds a new "
+            "one from the cards.",
+        ) from None
+
+
+def move_aside(settings: Settings) -> Path | None:
+    """Move a damaged embedded index out of the way (never delete it) and return where it went."""
+    if settings.chroma_host or not settings.chroma_dir.exists():
+        return None
+    target = settings.chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    shutil.move(str(settings.chroma_dir), target)
+    return target
+
+
+def card_documents(card: Card) -> list[Document]:
+    """Split a card into passages with the metadata a citation needs."""
+    return [
+        Document(
+            page_content=part,
+            metadata={
+                "origin": PLAYBOOK,
+                "kind": card.kind,
+                "topic": card.topic,
+                "title": card.title,
+                "source": card.source,
+                "digest": card.digest,
+                "part": i,
+            },
+        )
+        for i, part in enumerate(_SPLITTER.split_text(card.text))
+    ]
+
+
+def _hit(doc: Document, score: float) -> Hit:
+    meta = doc.metadata
+    return Hit(
+        origin=meta.get("origin", PLAYBOOK),
+        kind=meta.get("kind", ""),
+        topic=meta.get("topic", ""),
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        score=score,
+        text=doc.page_content,
+    )
+
+
+class KnowledgeIndex:
+    """The playbook's passages in Chroma, kept in step with the card files by content hash."""
+
+    def __init__(self, client, embeddings: MiniLMEmbeddings, collection: str = PLAYBOOK) -> None:
+        self.embeddings = embeddings
+        self._client = client
+        self._name = collection
+        try:
+            self.vectors = self._open()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"The index cannot be read ({exc.__class__.__name__}: {exc}).",
+                "Run `coach index --rebuild` to rebuild it from the cards.",
+            ) from None
+
+    def _open(self) -> Chroma:
+        existing = {c.name: c for c in self._client.list_collections()}
+        found = existing.get(self._name)
+        if found is not None and (found.metadata or {}).get("embedding_model") != MODEL_ID:
+            # Vectors from another model are not comparable: start this collection again.
+            self._client.delete_collection(self._name)
+        return Chroma(
+            collection_name=self._name,
+            embedding_function=self.embeddings,
+            client=self._client,
+            collection_metadata={"hnsw:space": "cosine", "embedding_model": MODEL_ID},
+        )
+
+    def _stored_digests(self) -> dict[str, tuple[str, list[str]]]:
+        got = self.vectors.get(include=["metadatas"])
+        stored: dict[str, tuple[str, list[str]]] = {}
+        for doc_id, meta in zip(got["ids"], got["metadatas"]):
+            source = (meta or {}).get("source", "")
+            digest, ids = stored.get(source, ((meta or {}).get("digest", ""), []))
+            ids.append(doc_id)
+            stored[source] = (digest, ids)
+        return stored
+
+    def sync(self, cards: list[Card]) -> SyncReport:
+        """Embed new and changed cards, drop removed ones; touch nothing else."""
+        stored = self._stored_digests()
+        wanted = {card.source: card for card in cards}
+        stale = [
+            doc_id
+            for source, (digest, ids) in stored.items()
+            if source not in wanted or wanted[source].digest != digest
+            for doc_id in ids
+        ]
+        fresh = [card for card in cards if stored.get(card.source, ("",))[0] != card.digest]
+        docs = [doc for card in fresh for doc in card_documents(card)]
+        if docs:
+            # Embed before deleting anything, so a failure leaves the old index whole.
+            # The title is embedded with the passage: it names the topic in the playbook's terms.
+            vectors = self.embeddings.embed_documents(
+                [f"{d.metadata['title']}. {d.page_content}" for d in docs]
+            )
+            ids = [f"{d.metadata['source']}#{d.metadata['part']}" for d in docs]
+            if stale:
+                self.vectors.delete(ids=stale)
+            self.vectors._collection.upsert(
+                ids=ids,
+                embeddings=vectors,
+                documents=[d.page_content for d in docs],
+                metadatas=[d.metadata for d in docs],
+            )
+        elif stale:
+            self.vectors.delete(ids=stale)
+        return SyncReport(added=len(fresh), removed=len({s for s in stored if s not in wanted}),
+                          unchanged=len(cards) - len(fresh))
+
+    def count(self) -> int:
+        return self.vectors._collection.count()
+
+    def search(self, query: str, k: int = 4) -> list[Hit]:
+        """Return the k passages closest to the query, best first; score is cosine similarity."""
+        if self.count() == 0:
+            return []
+        pairs = self.vectors.similarity_search_with_score(query, k=k)
+        return [_hit(doc, 1.0 - distance) for doc, distance in pairs]
