@@ -51,7 +51,7 @@ def playbook_block(cards: list[Card], budget_tokens: int) -> tuple[str, set[str]
     """Write the cards that fit the budget as one block; return it and the sources it holds."""
     parts, included, used = [], set(), 0
     for card in cards:
-        entry = f"## {card.title} [{card.topic}]\n{card.text}"
+        entry = f"### Card: {card.title}\n{card.text}"
         cost = estimate_tokens(entry)
         if used + cost > budget_tokens:
             continue
@@ -106,9 +106,9 @@ class AskChain:
             return "(none found)"
         lines = []
         for n, hit in enumerate(hits, 1):
-            label = f"[{n}] {hit.origin.capitalize()}: {hit.title} [{hit.topic}]"
+            label = f'[{n}] {hit.origin} card "{hit.title}"'
             if hit.origin == "playbook" and hit.source in self._in_prefix:
-                lines.append(f"{label} (in the playbook above)")
+                lines.append(label)
             else:
                 lines.append(f"{label}\n<source>\n{hit.text}\n</source>")
         return "\n".join(lines)

@@ -55,14 +55,35 @@ class Runtime:
         _ = self.index
         return self.last_sync
 
-    def start_model(self, background: bool = True) -> None:
-        """Start the local model server (no-op for remote backends or an injected model)."""
+    def start_model(self, background: bool = True, warm: bool = False) -> None:
+        """Start the local model server (no-op for remote backends or an injected model).
+
+        With warm, the Ask prompt's stable prefix is evaluated as soon as the model is loaded,
+        so the first question is answered from the server's prompt cache.
+        """
         if self._model is not None or self.settings.backend != "local":
             return
         with self._lock:
             if self.server is None:
                 self.server = LocalServer(self.settings)
         self.server.start(background=background)
+        if warm:
+            threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
+
+    def warm_up(self) -> bool:
+        """Send the Ask system prompt once so the server caches it; return whether it worked."""
+        from langchain_core.messages import HumanMessage
+
+        try:
+            chain = self.ask_chain
+            if self.server is not None:
+                self.server.detail = "Reading the playbook (first start only)"
+            self.chat_model(max_tokens=1, streaming=False).invoke([chain.system, HumanMessage("Hello")])
+            if self.server is not None and self.server.state == "ready":
+                self.server.detail = f"{self.server.model_path.name} ready"
+            return True
+        except Exception:  # warming is an optimisation; a real request reports the failure
+            return False
 
     def model_status(self) -> tuple[str, str]:
         """Return (state, detail) of the chat model for a status line."""
