@@ -93,8 +93,12 @@ def move_aside(settings: Settings) -> Path | None:
     """Move a damaged embedded index out of the way (never delete it) and return where it went."""
     if settings.chroma_host or not settings.chroma_dir.exists():
         return None
+    from chromadb.api.client import SharedSystemClient
+
     target = settings.chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     shutil.move(str(settings.chroma_dir), target)
+    # Chroma caches one client per path, broken or not; forget it so the next open starts clean.
+    SharedSystemClient.clear_system_cache()
     return target
 
 

@@ -1,0 +1,143 @@
+"""Retrieval with the real embeddings and real Chroma (embedded, and a `chroma run` server)."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from coach.errors import StoreError
+from coach.knowledge import load_cards
+from coach.runtime import Runtime
+from coach.store import KnowledgeIndex, make_client
+
+QUESTIONS = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_questions.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def playbook_index(tmp_path_factory, embeddings):
+    from coach.settings import Settings
+
+    settings = Settings(COACH_DATA_DIR=tmp_path_factory.mktemp("data"))
+    index = KnowledgeIndex(make_client(settings), embeddings)
+    index.sync(load_cards(settings.knowledge_dir)[0])
+    return index
+
+
+@pytest.mark.parametrize("case", QUESTIONS, ids=[c["q"][:40] for c in QUESTIONS])
+def test_labelled_question_ranks_its_topic_in_the_top_3(playbook_index, case):
+    topics = [hit.topic for hit in playbook_index.search(case["q"], k=3)]
+    assert case["topic"] in topics, topics
+
+
+def test_labelled_set_covers_every_topic():
+    from coach.knowledge import TOPICS
+
+    assert {c["topic"] for c in QUESTIONS} == set(TOPICS)
+
+
+def test_hits_say_where_they_come_from(playbook_index):
+    hit = playbook_index.search("afraid to tell my boss about a mistake", k=1)[0]
+    assert (hit.origin, hit.kind, hit.topic, hit.source) == ("playbook", "myth", "myth-fear", "myth-fear.md")
+    assert 0 < hit.score <= 1 and "honest" in hit.text
+
+
+def copy_cards(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_index_is_built_once_and_only_changed_cards_are_re_embedded(settings, knowledge_dir, tmp_path):
+    settings.knowledge_dir = copy_cards(knowledge_dir, tmp_path / "cards")
+    with Runtime(settings) as first:
+        report = first.refresh()
+        assert first.index.count() >= 12
+    # A second start (new process, same data dir) embeds nothing.
+    with Runtime(settings) as second:
+        _ = second.index
+        assert second.last_sync.added == 0 and second.embeddings.calls == 0
+        card = settings.knowledge_dir / "myth-fear.md"
+        card.write_text(card.read_text() + "\nIn practice: say it out loud in the next 1:1.\n")
+        (settings.knowledge_dir / "benefit-growth.md").unlink()
+        (settings.knowledge_dir / "mine.md").write_text(
+            "---\ntopic: skip-level\nkind: strategy\ntitle: Skip-level meetings\n---\n"
+            "Meet your boss's boss twice a year, with your boss's knowledge.\n"
+        )
+        report = second.refresh()
+        assert (report.added, report.removed) == (2, 1)
+        assert second.embeddings.calls == 2
+        assert second.index.search("meeting my boss's boss", k=1)[0].topic == "skip-level"
+        assert "benefit-growth" not in {h.topic for h in second.index.search("promotion", k=10)}
+
+
+def test_a_card_with_bad_front_matter_is_skipped_and_the_rest_are_indexed(settings, knowledge_dir, tmp_path):
+    settings.knowledge_dir = copy_cards(knowledge_dir, tmp_path / "cards")
+    (settings.knowledge_dir / "broken.md").write_text("---\ntitle: no topic\n---\ntext\n")
+    with Runtime(settings) as rt:
+        _ = rt.index
+        assert [p.source for p in rt.problems] == ["broken.md"]
+        assert len(rt.cards) == len(list(knowledge_dir.glob("*.md")))
+
+
+def test_a_corrupt_index_gets_a_clear_error_and_is_rebuilt_without_deleting_it(settings):
+    settings.chroma_dir.mkdir(parents=True)
+    (settings.chroma_dir / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    with Runtime(settings) as rt:
+        with pytest.raises(StoreError) as caught:
+            _ = rt.index
+        assert "coach index --rebuild" in caught.value.hint
+        rt.rebuild_index()
+        assert rt.index.count() >= 12
+    kept = list(settings.data_dir.glob("chroma.damaged-*"))
+    assert len(kept) == 1 and (kept[0] / "chroma.sqlite3").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--port", str(port), "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_the_same_code_uses_a_chroma_server_when_configured(settings, chroma_server):
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", chroma_server
+    with Runtime(settings) as rt:
+        assert rt.index.search("afraid to tell my boss about a mistake", k=1)[0].topic == "myth-fear"
+    assert not settings.chroma_dir.exists()  # nothing embedded on disk
+    with Runtime(settings) as again:
+        _ = again.index
+        assert again.last_sync.added == 0
+
+
+def test_an_unreachable_chroma_server_says_what_to_do(settings):
+    settings.chroma_host, settings.chroma_port = "127.0.0.1", free_port()
+    with pytest.raises(StoreError) as caught:
+        Runtime(settings).index
+    assert "chroma run" in caught.value.hint
