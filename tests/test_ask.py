@@ -1,0 +1,121 @@
+"""The Ask chain's logic, with a fake chat model that records what it was sent."""
+
+import openai
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from coach.ask import MAX_QUESTION_CHARS, AskChain, Turn, estimate_tokens
+from coach.errors import InputError, ModelUnavailable
+from coach.knowledge import load_cards
+from coach.prompts import load_prompt
+from coach.settings import REPO_DIR, Settings
+from coach.store import Hit, KnowledgeIndex, make_client
+from tests.fakes import RecordingChatModel
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory, embeddings):
+    settings = Settings(COACH_DATA_DIR=tmp_path_factory.mktemp("data"))
+    index = KnowledgeIndex(make_client(settings), embeddings)
+    index.sync(load_cards(settings.knowledge_dir)[0])
+    return index
+
+
+def make_chain(index, model, **kwargs) -> AskChain:
+    cards = load_cards(REPO_DIR / "knowledge")[0]
+    return AskChain(model, index, cards, load_prompt("ask", REPO_DIR / "prompts"), **kwargs)
+
+
+def run(chain, question, history=None):
+    pieces = list(chain.stream(question, history))
+    hits = [p for p in pieces if isinstance(p, Hit)]
+    text = "".join(p for p in pieces if isinstance(p, str))
+    return hits, text
+
+
+def test_sources_come_first_then_the_streamed_answer(index):
+    model = RecordingChatModel(replies=["Tell her early [1] and bring a fix [2]."])
+    pieces = list(make_chain(index, model).stream("I'm afraid to tell my boss about a mistake"))
+    first_text = next(i for i, p in enumerate(pieces) if isinstance(p, str))
+    assert all(isinstance(p, Hit) for p in pieces[:first_text]) and first_text >= 1
+    assert len([p for p in pieces if isinstance(p, str)]) > 1  # streamed in pieces
+    assert "".join(p for p in pieces if isinstance(p, str)) == "Tell her early [1] and bring a fix [2]."
+
+
+def test_prompt_puts_the_stable_part_first_and_the_turn_last(index):
+    model = RecordingChatModel()
+    chain = make_chain(index, model)
+    hits, _ = run(chain, "I'm afraid to tell my boss about a mistake")
+    sent = model.calls[0]
+    assert isinstance(sent[0], SystemMessage) and isinstance(sent[-1], HumanMessage)
+    # The whole playbook is in the system message; the question only in the last message.
+    assert "Li Ming" in sent[0].content and "mistake" not in sent[0].content.split("<playbook>")[0]
+    assert "afraid to tell my boss" in sent[-1].content
+    assert "afraid" not in sent[0].content
+    # Sources are numbered in the order they are shown.
+    assert hits[0].topic == "myth-fear"
+    assert f'[1] playbook card "{hits[0].title}"' in sent[-1].content
+
+
+def test_the_system_message_is_identical_across_questions_so_the_server_can_cache_it(index):
+    model = RecordingChatModel()
+    chain = make_chain(index, model)
+    run(chain, "How often should I update my boss?")
+    run(chain, "How do I ask for a promotion?")
+    assert model.calls[0][0].content == model.calls[1][0].content
+
+
+def test_history_is_replayed_verbatim_before_the_new_turn(index):
+    model = RecordingChatModel(replies=["First answer [1].", "Second answer [1]."])
+    chain = make_chain(index, model)
+    hits, answer = run(chain, "How often should I update my boss?")
+    turn = Turn("How often should I update my boss?", chain.user_message("How often should I update my boss?", hits), answer, hits)
+    run(chain, "And what should the update contain?", [turn])
+    first, second = model.calls
+    # The earlier request is a prefix of the later one: the server reuses its cache.
+    assert [m.content for m in second[: len(first)]] == [m.content for m in first]
+    assert second[len(first)] == AIMessage("First answer [1].")
+    assert "what should the update contain" in second[-1].content
+
+
+def test_long_history_is_trimmed_oldest_first_to_fit_the_context(index):
+    model = RecordingChatModel()
+    chain = make_chain(index, model, context_tokens=4096, answer_tokens=512)
+    long_turns = [Turn(f"question {i}", f"question {i} " + "x" * 1500, f"answer {i}", []) for i in range(10)]
+    run(chain, "What now?", long_turns)
+    sent = model.calls[0]
+    total = sum(estimate_tokens(str(m.content)) for m in sent)
+    assert total <= 4096 - 512
+    replayed = [m.content for m in sent[1:-1] if isinstance(m, AIMessage)]
+    assert replayed and replayed[-1] == "answer 9" and "answer 0" not in replayed
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_an_empty_question_is_refused_before_the_model_is_called(index, question):
+    model = RecordingChatModel()
+    with pytest.raises(InputError, match="empty"):
+        run(make_chain(index, model), question)
+    assert model.calls == []
+
+
+def test_a_huge_question_is_refused_with_the_limit(index):
+    model = RecordingChatModel()
+    with pytest.raises(InputError) as caught:
+        run(make_chain(index, model), "why " * 12_500)  # 50,000 characters
+    assert f"{MAX_QUESTION_CHARS:,}" in caught.value.message and model.calls == []
+
+
+def test_a_model_server_that_is_down_gives_a_clear_message(index):
+    request = openai.APIConnectionError(request=__import__("httpx").Request("POST", "http://127.0.0.1:9/v1"))
+    model = RecordingChatModel(fail_with=request)
+    with pytest.raises(ModelUnavailable) as caught:
+        run(make_chain(index, model), "How do I ask for feedback?")
+    assert "Cannot reach the model server" in caught.value.message and caught.value.hint
+
+
+def test_playbook_cards_that_do_not_fit_the_prefix_are_quoted_with_the_question(index):
+    model = RecordingChatModel()
+    chain = make_chain(index, model, context_tokens=1024)  # prefix budget too small for all cards
+    hits, _ = run(chain, "I'm afraid to tell my boss about a mistake")
+    last = model.calls[0][-1].content
+    assert "<source>" in last and hits[0].text[:40] in last

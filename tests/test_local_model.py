@@ -1,0 +1,87 @@
+"""End to end through the real embedded llama.cpp server (xllamacpp) with the tiny SmolLM2 model."""
+
+import time
+
+import pytest
+from pydantic import BaseModel, Field
+
+from coach.errors import ModelFileError
+from coach.models import LocalServer, chat_model
+from coach.runtime import Runtime
+from coach.store import Hit
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests.conftest import tiny_model_path
+    from coach.settings import Settings
+
+    settings = Settings(
+        COACH_DATA_DIR=tmp_path_factory.mktemp("data"), COACH_MODEL=str(tiny_model_path()),
+        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2,
+    )
+    srv = LocalServer(settings).start(background=True)
+    assert srv.state in ("starting", "ready")  # start() returns before the model is loaded
+    srv.wait(timeout=120)
+    yield settings, srv
+    srv.close()
+
+
+def test_the_server_listens_on_loopback_and_streams_tokens(server):
+    settings, srv = server
+    assert srv.state == "ready" and srv.base_url.startswith("http://127.0.0.1:")
+    chunks = [c.content for c in chat_model(settings, srv.base_url, max_tokens=24).stream("Say hello.")]
+    assert len([c for c in chunks if c]) > 3 and "".join(chunks).strip()
+
+
+class Rating(BaseModel):
+    verdict: str = Field(max_length=60)
+    score: int = Field(ge=1, le=5)
+
+
+def test_json_schema_output_parses_into_a_pydantic_model(server):
+    settings, srv = server
+    llm = chat_model(settings, srv.base_url, max_tokens=200, streaming=False, temperature=0)
+    rating = llm.with_structured_output(Rating, method="json_schema").invoke(
+        "Rate this message to a boss from 1 to 5: 'Done, see attached.'"
+    )
+    assert isinstance(rating, Rating) and 1 <= rating.score <= 5
+
+
+def test_a_repeated_prompt_prefix_is_served_from_the_cache(server):
+    import json
+    import urllib.request
+
+    settings, srv = server
+    system = "You are a helpful coach. " + "Remember the playbook. " * 150
+
+    def ask(question: str) -> dict:
+        body = {"messages": [{"role": "system", "content": system}, {"role": "user", "content": question}], "max_tokens": 1}
+        req = urllib.request.Request(f"{srv.base_url}/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"})
+        return json.load(urllib.request.urlopen(req, timeout=120))
+
+    ask("First question?")
+    second = ask("Another question?")
+    assert second["usage"]["prompt_tokens_details"]["cached_tokens"] > 500
+
+
+def test_ask_end_to_end_streams_an_answer_with_sources(server):
+    settings, srv = server
+    with Runtime(settings) as rt:
+        rt.server = srv
+        pieces = list(rt.ask_chain.stream("How do I tell my boss about a mistake?"))
+    hits = [p for p in pieces if isinstance(p, Hit)]
+    text = "".join(p for p in pieces if isinstance(p, str))
+    assert hits and hits[0].origin == "playbook" and text.strip()
+
+
+def test_a_missing_model_file_fails_the_server_with_a_clear_message(tmp_path):
+    from coach.settings import Settings
+
+    srv = LocalServer(Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tmp_path / "gone.gguf")))
+    srv.start()
+    with pytest.raises(ModelFileError, match="does not exist"):
+        srv.wait(timeout=30)
+    assert srv.state == "failed"

