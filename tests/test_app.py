@@ -1,0 +1,86 @@
+"""The Streamlit page, headless through AppTest, with the real tiny model."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from coach.settings import REPO_DIR
+from tests.conftest import tiny_model_path
+
+APP = str(REPO_DIR / "app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
+    monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")
+    monkeypatch.setenv("COACH_ANSWER_TOKENS", "48")
+    monkeypatch.setenv("COACH_BACKEND", "local")
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_first_start_shows_the_coach_and_its_status(app_env):
+    at = start()
+    assert "Upward" in at.sidebar.title[0].value
+    assert "Playbook" in sidebar_text(at) and "cards" in sidebar_text(at)
+    assert "Model" in sidebar_text(at)
+    assert len(at.chat_input) == 1
+
+
+@pytest.mark.model
+def test_a_question_gets_an_answer_with_sources_that_survives_a_reload(app_env):
+    at = start()
+    at.chat_input[0].set_value("How do I tell my boss I missed a deadline?").run()
+    assert not at.exception, at.exception
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert at.chat_message[1].markdown[0].value.strip()
+    assert at.expander and at.expander[0].label.startswith("Sources")
+    # A reload is a new session: the conversation comes back from disk.
+    again = start()
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert "missed a deadline" in again.chat_message[0].markdown[0].value
+
+
+def test_an_empty_question_gets_a_message_not_a_call(app_env):
+    at = start()
+    at.chat_input[0].set_value("   ").run()
+    assert not at.exception
+    assert "question is empty" in at.error[0].value
+
+
+def test_a_model_server_that_is_down_gets_a_clear_message(app_env, monkeypatch):
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("COACH_MODEL", "m")
+    at = start()
+    at.chat_input[0].set_value("How do I ask for feedback?").run()
+    assert not at.exception
+    assert "Cannot reach the model server" in at.error[0].value
+    # Nothing half-written: the failed turn is not saved.
+    assert len(start().chat_message) == 0
+
+
+def test_a_corrupt_index_offers_a_rebuild(app_env):
+    chroma = app_env / "data" / "chroma"
+    chroma.mkdir(parents=True)
+    (chroma / "chroma.sqlite3").write_bytes(b"garbage" * 500)
+    at = start()
+    assert "cannot be opened" in at.error[0].value
+    rebuild = [b for b in at.button if "Rebuild" in b.label][0]
+    rebuild.click().run()
+    assert not at.exception and not at.error
+    assert len(at.chat_input) == 1
