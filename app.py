@@ -11,7 +11,7 @@ from coach.runtime import Runtime
 from coach.settings import Settings
 from coach.store import Hit
 
-st.set_page_config(page_title="Upward", page_icon="🧭", layout="centered")
+st.set_page_config(page_title="Upward", page_icon=":material/trending_up:", layout="centered")
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,23 +23,25 @@ def runtime() -> Runtime:
 
 
 def show_error(exc: CoachError) -> None:
-    st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon="⚠️")
+    st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
 
 
 def show_sources(hits: list[Hit]) -> None:
     if not hits:
         return
-    with st.expander(f"Sources ({len(hits)})"):
-        for n, hit in enumerate(hits, 1):
-            st.markdown(f"**[{n}] {hit.title}** · `{hit.topic}` · {hit.origin} · {hit.source}")
-            st.caption(hit.text)
+    st.caption(f"Sources ({len(hits)})")
+    for n, hit in enumerate(hits, 1):
+        icon = ":material/menu_book:" if hit.origin == "playbook" else ":material/sticky_note_2:"
+        with st.expander(f"[{n}] {hit.title} · {hit.topic}", icon=icon):
+            st.markdown(hit.text)
+            st.caption(f"{hit.origin} · {hit.source} · similarity {hit.score:.2f}")
 
 
 rt = runtime()
 conversations = Conversations(rt.settings.data_dir / "upward.db")
 
 with st.sidebar:
-    st.title("🧭 Upward")
+    st.title("Upward")
     st.caption("A coach for managing upwards: working well with your own boss.")
     if st.button("New chat", use_container_width=True):
         st.session_state.conversation = None
@@ -47,11 +49,16 @@ with st.sidebar:
 
     state, detail = rt.model_status()
 
-    @st.fragment(run_every=2 if state == "starting" else None)
+    @st.fragment(run_every=2 if state in ("starting", "warming") else None)
     def model_status() -> None:
         state, detail = rt.model_status()
-        icon = {"ready": "🟢", "starting": "🟡", "failed": "🔴"}.get(state, "⚪")
-        st.markdown(f"**Model** ({rt.settings.backend}): {icon} {detail}")
+        badge = {
+            "ready": ":green-badge[Ready]",
+            "starting": ":orange-badge[Loading]",
+            "warming": ":blue-badge[Warming up]",
+            "failed": ":red-badge[Failed]",
+        }.get(state, ":gray-badge[Stopped]")
+        st.markdown(f"**Model** ({rt.settings.backend}) {badge}  \n{detail}")
         if state == "starting" and rt.server is not None and 0 < rt.server.progress < 1:
             st.progress(rt.server.progress)
         if state == "failed" and rt.server is not None and rt.server.error:
@@ -102,11 +109,10 @@ if question := st.chat_input("Ask about working with your boss…"):
         hits: list[Hit] = []
         try:
             question = check_question(question)
-            if rt.model_status()[0] == "starting":
-                with st.spinner("The model is still loading; your answer starts as soon as it is ready…"):
-                    chain = rt.ask_chain
-            else:
-                chain = rt.ask_chain
+            if rt.model_status()[0] in ("starting", "warming"):
+                with st.spinner("The coach is still getting ready (first start only); your answer follows…"):
+                    rt.wait_until_ready()
+            chain = rt.ask_chain
 
             def tokens():
                 for piece in chain.stream(question, st.session_state.turns):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from functools import cached_property
 
 from langchain_core.language_models import BaseChatModel
@@ -27,6 +28,7 @@ class Runtime:
         self.cards: list[Card] = []
         self.problems: list[CardProblem] = []
         self.last_sync: SyncReport | None = None
+        self.warming = False
 
     @cached_property
     def embeddings(self) -> MiniLMEmbeddings:
@@ -68,22 +70,22 @@ class Runtime:
                 self.server = LocalServer(self.settings)
         self.server.start(background=background)
         if warm:
+            self.warming = True
             threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
 
     def warm_up(self) -> bool:
         """Send the Ask system prompt once so the server caches it; return whether it worked."""
         from langchain_core.messages import HumanMessage
 
+        self.warming = True
         try:
             chain = self.ask_chain
-            if self.server is not None:
-                self.server.detail = "Reading the playbook (first start only)"
             self.chat_model(max_tokens=1, streaming=False).invoke([chain.system, HumanMessage("Hello")])
-            if self.server is not None and self.server.state == "ready":
-                self.server.detail = f"{self.server.model_path.name} ready"
             return True
         except Exception:  # warming is an optimisation; a real request reports the failure
             return False
+        finally:
+            self.warming = False
 
     def model_status(self) -> tuple[str, str]:
         """Return (state, detail) of the chat model for a status line."""
@@ -94,7 +96,15 @@ class Runtime:
             return "ready", f"{self.settings.model or 'gpt-4o-mini'} at {where}"
         if self.server is None:
             return "stopped", "not started"
+        if self.server.state == "ready" and self.warming:
+            return "warming", "Reading the playbook into the model's cache (first question may wait)"
         return self.server.state, self.server.detail
+
+    def wait_until_ready(self, timeout: float = 600.0) -> None:
+        """Wait while the model loads and reads the playbook; a failure is raised by the next request."""
+        deadline = time.monotonic() + timeout
+        while self.model_status()[0] in ("starting", "warming") and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def chat_model(self, **overrides) -> BaseChatModel:
         """Return the chat model, waiting for the local server if it is still loading."""

@@ -17,6 +17,11 @@ def _default_data_dir() -> Path:
     return Path(base) / "upward"
 
 
+def _default_models_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "upward" / "models"
+
+
 class Settings(BaseSettings):
     """Everything Upward can be configured with; each field names its environment variable."""
 
@@ -36,6 +41,11 @@ class Settings(BaseSettings):
         default=REPO_DIR / "prompts",
         validation_alias="COACH_PROMPTS_DIR",
         description="Folder of prompt files, loaded by name.",
+    )
+    models_dir: Path = Field(
+        default_factory=_default_models_dir,
+        validation_alias="COACH_MODELS_DIR",
+        description="Cache for the default model file, joined once from its PyPI packages (1.1 GB).",
     )
     backend: Literal["local", "openai"] = Field(
         default="local",
@@ -87,6 +97,3 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"

@@ -48,7 +48,8 @@ def test_a_question_gets_an_answer_with_sources_that_survives_a_reload(app_env):
     assert not at.exception, at.exception
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert at.chat_message[1].markdown[0].value.strip()
-    assert at.expander and at.expander[0].label.startswith("Sources")
+    assert at.caption[0].value.startswith("Sources (")
+    assert at.expander and at.expander[0].label.startswith("[1] ")
     # A reload is a new session: the conversation comes back from disk.
     again = start()
     assert [m.name for m in again.chat_message] == ["user", "assistant"]

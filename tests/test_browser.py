@@ -1,0 +1,99 @@
+"""One real browser (Debian's Chromium, driven by Playwright) against the running app."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coach.settings import REPO_DIR
+from tests.conftest import tiny_model_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "COACH_DATA_DIR": str(tmp_path / "data"),
+        "COACH_MODEL": str(tiny_model_path()),
+        "COACH_CONTEXT_TOKENS": "4096",
+        "COACH_ANSWER_TOKENS": "64",
+        "COACH_BACKEND": "local",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO_DIR / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start")
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_user_asks_and_sees_a_streamed_answer_with_sources(app_url, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (make test does it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(app_url)
+        box = page.get_by_placeholder("Ask about working with your boss…")
+        expect(box).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=60_000)
+        box.fill("How do I tell my boss I missed a deadline?")
+        box.press("Enter")
+        assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
+        expect(assistant).to_be_visible(timeout=60_000)
+        # Streamed: the answer grows while it is being written.
+        lengths = []
+        deadline = time.time() + 120
+        while time.time() < deadline and not page.get_by_text("Sources (").count():
+            lengths.append(len(assistant.inner_text()))
+            time.sleep(0.05)
+        expect(page.get_by_text("Sources (")).to_be_visible()
+        # Streamed: the answer was seen at several lengths before it was finished.
+        assert len(set(lengths)) > 2, lengths
+        page.locator("[data-testid=stExpander] summary").first.click()
+        expect(page.get_by_text("similarity", exact=False).first).to_be_visible()
+        shots = Path(os.environ.get("UPWARD_SCREENSHOT_DIR", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "ask.png"), full_page=True)
+        browser.close()
