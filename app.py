@@ -4,50 +4,45 @@ from __future__ import annotations
 
 import streamlit as st
 
-from coach.ask import Turn, check_question
 from coach.errors import CoachError, StoreError
-from coach.history import Conversations
-from coach.runtime import Runtime
-from coach.settings import Settings
-from coach.store import Hit
+from coach.workspace import check_workspace, list_workspaces
+from views.common import runtime, show_error
 
 st.set_page_config(page_title="Upward", page_icon=":material/trending_up:", layout="centered")
 
-
-@st.cache_resource(show_spinner=False)
-def runtime() -> Runtime:
-    """One runtime per server process: the model loads in the background while the page is usable."""
-    rt = Runtime(Settings())
-    rt.start_model(background=True, warm=True)
-    return rt
-
-
-def show_error(exc: CoachError) -> None:
-    st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
-
-
-def show_sources(hits: list[Hit]) -> None:
-    if not hits:
-        return
-    st.caption(f"Sources ({len(hits)})")
-    for n, hit in enumerate(hits, 1):
-        icon = ":material/menu_book:" if hit.origin == "playbook" else ":material/sticky_note_2:"
-        with st.expander(f"[{n}] {hit.title} · {hit.topic}", icon=icon):
-            st.markdown(hit.text)
-            st.caption(f"{hit.origin} · {hit.source} · similarity {hit.score:.2f}")
-
-
 rt = runtime()
-conversations = Conversations(rt.settings.data_dir / "upward.db")
+
+# The workspace lives in the URL, so a reload or a bookmark comes back to it.
+if "workspace" not in st.session_state:
+    try:
+        st.session_state.workspace = check_workspace(st.query_params.get("workspace"))
+    except CoachError:
+        st.session_state.workspace = "default"
+st.query_params["workspace"] = st.session_state.workspace
 
 with st.sidebar:
     st.title("Upward")
     st.caption("A coach for managing upwards: working well with your own boss.")
-    if st.button("New chat", use_container_width=True):
-        st.session_state.conversation = None
-        st.session_state.turns = []
 
-    state, detail = rt.model_status()
+    known = list_workspaces(rt.db_path)
+    if st.session_state.workspace not in known:
+        known.append(st.session_state.workspace)
+    chosen = st.selectbox(
+        "Workspace", known, index=known.index(st.session_state.workspace),
+        help="Each workspace has its own notes, profile and chats: one per boss, or per person.",
+    )
+    with st.popover("New workspace", icon=":material/add:", use_container_width=True):
+        new_name = st.text_input("Name", placeholder="e.g. dana or new-job")
+        if st.button("Create") and new_name:
+            try:
+                chosen = check_workspace(new_name)
+            except CoachError as exc:
+                show_error(exc)
+    if chosen != st.session_state.workspace:
+        st.session_state.workspace = chosen
+        st.rerun()
+
+    state, _ = rt.model_status()
 
     @st.fragment(run_every=2 if state in ("starting", "warming") else None)
     def model_status() -> None:
@@ -81,53 +76,9 @@ with st.sidebar:
     for problem in rt.problems:
         st.warning(f"Skipped card {problem}")
 
-if "turns" not in st.session_state:
-    # A reload starts a new session: pick the latest conversation back up from disk.
-    st.session_state.conversation = conversations.latest()
-    st.session_state.turns = (
-        conversations.turns(st.session_state.conversation) if st.session_state.conversation else []
-    )
-
-if not st.session_state.turns:
-    st.markdown(
-        "### Ask your coach\n"
-        "How to raise a problem, what to put in an update, how to disagree with a decision: "
-        "answers come from the managing-up playbook, with every claim cited."
-    )
-
-for turn in st.session_state.turns:
-    with st.chat_message("user"):
-        st.markdown(turn.question)
-    with st.chat_message("assistant"):
-        st.markdown(turn.answer)
-        show_sources(turn.sources)
-
-if question := st.chat_input("Ask about working with your boss…"):
-    with st.chat_message("user"):
-        st.markdown(question)
-    with st.chat_message("assistant"):
-        hits: list[Hit] = []
-        try:
-            question = check_question(question)
-            if rt.model_status()[0] in ("starting", "warming"):
-                with st.spinner("The coach is still getting ready (first start only); your answer follows…"):
-                    rt.wait_until_ready()
-            chain = rt.ask_chain
-
-            def tokens():
-                for piece in chain.stream(question, st.session_state.turns):
-                    if isinstance(piece, Hit):
-                        hits.append(piece)
-                    else:
-                        yield piece
-
-            answer = st.write_stream(tokens())
-        except CoachError as exc:
-            show_error(exc)
-        else:
-            turn = Turn(question, chain.user_message(question, hits), str(answer), hits)
-            show_sources(hits)
-            if st.session_state.conversation is None:
-                st.session_state.conversation = conversations.start(question)
-            conversations.append(st.session_state.conversation, turn)
-            st.session_state.turns.append(turn)
+page = st.navigation([
+    st.Page("views/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("views/notes.py", title="Notes", icon=":material/sticky_note_2:"),
+    st.Page("views/profile.py", title="Your boss", icon=":material/person:"),
+])
+page.run()

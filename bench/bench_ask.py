@@ -66,7 +66,7 @@ def main() -> None:
         started = time.perf_counter()
         rt.start_model(background=False)
         results["model_load_s"] = round(time.perf_counter() - started, 2)
-        chain = rt.ask_chain
+        chain = rt.ask_chain()
 
         # Retrieval latency, query embedding included.
         for q in RETRIEVAL_QUERIES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -13,10 +14,22 @@ from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from coach.errors import InputError
 from coach.knowledge import Card
 from coach.models import model_errors
+from coach.notes import NoteStore
+from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
 from coach.store import Hit, KnowledgeIndex
 
 MAX_QUESTION_CHARS = 4_000
+
+
+# A note passage this far from the question is noise, not a source.
+NOTE_MIN_SCORE = 0.25
+_TAG = re.compile(r"</?\s*(source|playbook|profile)\b", re.IGNORECASE)
+
+
+def fence(text: str) -> str:
+    """Neutralise tags in untrusted text so it cannot close the fence it is quoted in."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
 
 def estimate_tokens(text: str) -> int:
@@ -71,17 +84,26 @@ class AskChain:
         cards: list[Card],
         prompt: PromptFile,
         *,
+        notes: NoteStore | None = None,
+        profile: SuperiorProfile | None = None,
         k: int = 4,
+        k_notes: int = 2,
         context_tokens: int = 8192,
         answer_tokens: int = 512,
     ) -> None:
         self.index = index
+        self.notes = notes
         self.prompt = prompt
         self.k = k
+        self.k_notes = k_notes
         self.context_tokens = context_tokens
         self.answer_tokens = answer_tokens
         playbook, self._in_prefix = playbook_block(cards, context_tokens // 3)
-        self.system = SystemMessage(prompt.render_system(playbook=playbook))
+        # Stable per workspace: instructions and playbook first (shared by every workspace),
+        # then this workspace's profile; the server caches the whole block.
+        self.system = SystemMessage(
+            prompt.render_system(playbook=playbook, profile=fence((profile or SuperiorProfile()).as_text()))
+        )
         self.chain = RunnablePassthrough.assign(
             sources=RunnableLambda(lambda x: self.retrieve(x["question"]))
         ) | RunnablePassthrough.assign(
@@ -91,14 +113,20 @@ class AskChain:
         )
 
     def retrieve(self, question: str) -> list[Hit]:
-        """Return up to k passages for the question, at most one per card, best first."""
+        """Return playbook passages (at most one per card), then the best matching notes.
+
+        Each source has its own quota, so many notes never crowd the playbook out.
+        """
+        vector = self.index.embeddings.embed_query(question)
         hits, seen = [], set()
-        for hit in self.index.search(question, k=self.k * 2):
-            if hit.source in seen:
-                continue
-            seen.add(hit.source)
-            hits.append(hit)
-        return hits[: self.k]
+        for hit in self.index.search(question, k=self.k * 2, vector=vector):
+            if hit.source not in seen:
+                seen.add(hit.source)
+                hits.append(hit)
+        hits = hits[: self.k]
+        if self.notes is not None and self.k_notes:
+            hits += [h for h in self.notes.search(question, self.k_notes, vector) if h.score >= NOTE_MIN_SCORE]
+        return hits
 
     def format_sources(self, hits: list[Hit]) -> str:
         """Number the sources; cards already in the playbook block are named, others quoted."""
@@ -106,11 +134,12 @@ class AskChain:
             return "(none found)"
         lines = []
         for n, hit in enumerate(hits, 1):
-            label = f'[{n}] {hit.origin} card "{hit.title}"'
             if hit.origin == "playbook" and hit.source in self._in_prefix:
-                lines.append(label)
+                lines.append(f'[{n}] playbook card "{hit.title}"')
+            elif hit.origin == "playbook":
+                lines.append(f'[{n}] playbook card "{hit.title}"\n<source>\n{fence(hit.text)}\n</source>')
             else:
-                lines.append(f"{label}\n<source>\n{hit.text}\n</source>")
+                lines.append(f'[{n}] the person\'s note "{hit.source}"\n<source>\n{fence(hit.text)}\n</source>')
         return "\n".join(lines)
 
     def user_message(self, question: str, hits: list[Hit]) -> str:

@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
-from coach.errors import CoachError
+from coach.errors import CoachError, InputError
 from coach.runtime import Runtime
 from coach.settings import Settings
 from coach.store import Hit
+from coach.workspace import check_workspace
 
 
 def _print_sources(hits: list[Hit]) -> None:
@@ -23,7 +25,7 @@ def _print_sources(hits: list[Hit]) -> None:
 
 
 def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
-    chain = rt.ask_chain
+    chain = rt.ask_chain(args.workspace)
     hits: list[Hit] = []
     answer = []
     for piece in chain.stream(args.question):
@@ -44,7 +46,11 @@ def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_retrieve(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.ask import check_question
 
-    hits = rt.index.search(check_question(args.query), k=args.k)
+    query = check_question(args.query)
+    vector = rt.embeddings.embed_query(query)
+    hits = rt.index.search(query, k=args.k, vector=vector)
+    hits += rt.workspace(args.workspace).notes.search(query, args.k, vector)
+    hits = sorted(hits, key=lambda h: h.score, reverse=True)[: args.k]
     if args.json:
         print(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
     else:
@@ -83,6 +89,82 @@ def cmd_setup(rt: Runtime, args: argparse.Namespace) -> int:
     return cmd_index(rt, argparse.Namespace(rebuild=False))
 
 
+def cmd_notes(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.notes import extract_text
+
+    notes = rt.workspace(args.workspace).notes
+    if args.action == "add":
+        failed = 0
+        for name in args.files:
+            path = Path(name)
+            try:
+                if name == "-":
+                    text, title = sys.stdin.read(), args.name or "pasted note"
+                else:
+                    size = path.stat().st_size
+                    from coach.notes import MAX_FILE_BYTES
+
+                    if size > MAX_FILE_BYTES:
+                        raise InputError(
+                            f"{path.name} is {size / 1e6:,.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.",
+                            "Split it, or add only the part you want the coach to use.",
+                        )
+                    title = args.name or path.name
+                    text = extract_text(path.name, path.read_bytes())
+
+                def progress(fraction: float, detail: str) -> None:
+                    print(f"\r{detail}: {fraction:.0%}", end="", file=sys.stderr, flush=True)
+
+                note = notes.add(title, text, progress)
+                print(f"\rAdded {note.name} ({note.parts} parts) as {note.id}", file=sys.stderr)
+            except (InputError, OSError) as exc:
+                failed += 1
+                message = exc.message if isinstance(exc, CoachError) else f"{name}: {exc.strerror}."
+                print(f"error: {message}", file=sys.stderr)
+                if isinstance(exc, CoachError) and exc.hint:
+                    print(f"  what to do: {exc.hint}", file=sys.stderr)
+        return 1 if failed else 0
+    if args.action == "list":
+        items = notes.list()
+        if args.json:
+            print(json.dumps([{"id": n.id, "name": n.name, "parts": n.parts, "chars": n.chars,
+                               "created": n.created} for n in items], indent=2))
+        else:
+            for n in items:
+                print(f"{n.id}  {n.name}  ({n.parts} parts, {n.chars:,} characters)")
+            if not items:
+                print("No notes yet: add some with `coach notes add FILE`.")
+        return 0
+    if args.action == "show":
+        print(notes.text(args.id))
+        return 0
+    if args.action == "rm":
+        notes.delete(args.id)
+        print(f"Deleted note {args.id}.")
+        return 0
+    if args.action == "clear":
+        if not args.yes:
+            raise InputError("This deletes every note in the workspace.", "Add --yes to confirm.")
+        print(f"Deleted {notes.delete_all()} notes.")
+        return 0
+    return 2
+
+
+def cmd_profile(rt: Runtime, args: argparse.Namespace) -> int:
+    store = rt.workspace(args.workspace).profile
+    if args.action == "set":
+        store.set(args.field, args.value)
+        print(f"Saved {args.field}.")
+        return 0
+    profile = store.load()
+    if args.json:
+        print(profile.model_dump_json(indent=2))
+    else:
+        for name, field in type(profile).model_fields.items():
+            print(f"{name:<15} {getattr(profile, name) or '-'}")
+    return 0
+
+
 def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.doctor import run_checks
 
@@ -99,8 +181,20 @@ def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from coach.profile import FIELDS
+
     parser = argparse.ArgumentParser(prog="coach", description="Upward: a coach for managing upwards.")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a nested subcommand must not reset a --workspace given before it.
+    common.add_argument("--workspace", default=argparse.SUPPRESS,
+                        help="whose notes, profile and history (default: default)")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kwargs) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser  # every command takes --workspace
 
     ask = sub.add_parser("ask", help="ask the coach a question (streams the answer)")
     ask.add_argument("question")
@@ -122,6 +216,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check model, embeddings, store and backend")
     doctor.set_defaults(func=cmd_doctor)
+
+    notes = sub.add_parser("notes", help="your own notes: add, list, show, rm, clear")
+    notes.set_defaults(func=cmd_notes)
+    nsub = notes.add_subparsers(dest="action", required=True)
+    nsub.add_parser = lambda name, _add=nsub.add_parser, **kw: _add(name, parents=[common], **kw)
+    add = nsub.add_parser("add", help="add files (.md .txt .pdf .docx) or - for standard input")
+    add.add_argument("files", nargs="+")
+    add.add_argument("--name", help="the note's name (default: the file name)")
+    lst = nsub.add_parser("list", help="list notes with their ids")
+    lst.add_argument("--json", action="store_true")
+    show = nsub.add_parser("show", help="print a note's text")
+    show.add_argument("id")
+    rm = nsub.add_parser("rm", help="delete one note and its passages")
+    rm.add_argument("id")
+    clear = nsub.add_parser("clear", help="delete every note in the workspace")
+    clear.add_argument("--yes", action="store_true")
+
+    profile = sub.add_parser("profile", help="the profile of your superior")
+    profile.set_defaults(func=cmd_profile)
+    psub = profile.add_subparsers(dest="action", required=True)
+    psub.add_parser = lambda name, _add=psub.add_parser, **kw: _add(name, parents=[common], **kw)
+    pshow = psub.add_parser("show")
+    pshow.add_argument("--json", action="store_true")
+    pset = psub.add_parser("set")
+    pset.add_argument("field", choices=FIELDS)
+    pset.add_argument("value")
     return parser
 
 
@@ -129,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[Runtime, argparse.Namespace], int] = args.func
     try:
+        args.workspace = check_workspace(getattr(args, "workspace", None))
         with Runtime(Settings()) as rt:
             return func(rt, args)
     except CoachError as exc:

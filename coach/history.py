@@ -3,49 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
 
 from coach.ask import Turn
+from coach.db import connect
 from coach.store import Hit
-
-SCHEMA = [
-    # Each entry migrates the database one version forward; never edit a shipped entry.
-    """
-    CREATE TABLE conversations (
-        id INTEGER PRIMARY KEY,
-        workspace TEXT NOT NULL DEFAULT 'default',
-        title TEXT NOT NULL,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE TABLE turns (
-        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        question TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        sources TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (conversation_id, seq)
-    );
-    """,
-]
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the database, creating or migrating it to the current schema."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA journal_mode = WAL")
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for n, script in enumerate(SCHEMA[version:], version + 1):
-        with db:
-            db.executescript(f"BEGIN; {script}; PRAGMA user_version = {n}; COMMIT;")
-    return db
 
 
 class Conversations:

@@ -15,6 +15,7 @@ from coach.models import LocalServer, chat_model
 from coach.prompts import load_prompt
 from coach.settings import Settings
 from coach.store import KnowledgeIndex, SyncReport, make_client, move_aside
+from coach.workspace import Workspace, check_workspace
 
 
 class Runtime:
@@ -29,28 +30,47 @@ class Runtime:
         self.problems: list[CardProblem] = []
         self.last_sync: SyncReport | None = None
         self.warming = False
+        self._workspaces: dict[str, Workspace] = {}
 
     @cached_property
     def embeddings(self) -> MiniLMEmbeddings:
         return MiniLMEmbeddings(threads=self.settings.threads)
 
     @cached_property
+    def client(self):
+        return make_client(self.settings)
+
+    @cached_property
     def index(self) -> KnowledgeIndex:
-        index = KnowledgeIndex(make_client(self.settings), self.embeddings)
+        index = KnowledgeIndex(self.client, self.embeddings)
         self.refresh(index)
         return index
+
+    @property
+    def db_path(self):
+        return self.settings.data_dir / "upward.db"
+
+    def workspace(self, name: str | None = None) -> Workspace:
+        """Open a workspace (created on first use); the same object is returned each time."""
+        name = check_workspace(name)
+        with self._lock:
+            if name not in self._workspaces:
+                space = Workspace(name, self.client, self.embeddings, self.db_path)
+                space.notes.reconcile()
+                self._workspaces[name] = space
+            return self._workspaces[name]
 
     def refresh(self, index: KnowledgeIndex | None = None) -> SyncReport:
         """Reload the cards and bring the index in step with them."""
         self.cards, self.problems = load_cards(self.settings.knowledge_dir)
         self.last_sync = (index or self.index).sync(self.cards)
-        self.__dict__.pop("ask_chain", None)
         return self.last_sync
 
     def rebuild_index(self) -> SyncReport:
         """Move a damaged index aside and build a fresh one from the cards."""
-        self.__dict__.pop("index", None)
-        self.__dict__.pop("ask_chain", None)
+        for key in ("index", "client"):
+            self.__dict__.pop(key, None)
+        self._workspaces.clear()
         move_aside(self.settings)
         if self.settings.chroma_host:
             make_client(self.settings).delete_collection("playbook")
@@ -79,7 +99,7 @@ class Runtime:
 
         self.warming = True
         try:
-            chain = self.ask_chain
+            chain = self.ask_chain()
             self.chat_model(max_tokens=1, streaming=False).invoke([chain.system, HumanMessage("Hello")])
             return True
         except Exception:  # warming is an optimisation; a real request reports the failure
@@ -116,14 +136,17 @@ class Runtime:
             base_url = self.server.wait()
         return chat_model(self.settings, base_url, **overrides)
 
-    @cached_property
-    def ask_chain(self) -> AskChain:
+    def ask_chain(self, workspace: str | None = None) -> AskChain:
+        """Build the Ask chain for a workspace: the playbook, its notes and its profile."""
         index = self.index
+        space = self.workspace(workspace)
         return AskChain(
             self.chat_model(),
             index,
             self.cards,
             load_prompt("ask", self.settings.prompts_dir),
+            notes=space.notes,
+            profile=space.profile.load(),
             k=self.settings.top_k,
             context_tokens=self.settings.context_tokens,
             answer_tokens=self.settings.answer_tokens,

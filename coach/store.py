@@ -209,9 +209,10 @@ class KnowledgeIndex:
     def count(self) -> int:
         return self.vectors._collection.count()
 
-    def search(self, query: str, k: int = 4) -> list[Hit]:
+    def search(self, query: str, k: int = 4, vector: list[float] | None = None) -> list[Hit]:
         """Return the k passages closest to the query, best first; score is cosine similarity."""
         if self.count() == 0:
             return []
-        pairs = self.vectors.similarity_search_with_score(query, k=k)
+        vector = vector or self.embeddings.embed_query(query)
+        pairs = self.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=k)
         return [_hit(doc, 1.0 - distance) for doc, distance in pairs]

@@ -1,7 +1,8 @@
 import sqlite3
 
 from coach.ask import Turn
-from coach.history import SCHEMA, Conversations, connect
+from coach.db import MIGRATIONS, connect
+from coach.history import Conversations
 from coach.store import Hit
 
 HIT = Hit("playbook", "myth", "myth-fear", "Myth", "myth-fear.md", 0.5, "Be honest.")
@@ -31,6 +32,6 @@ def test_workspaces_do_not_see_each_others_conversations(tmp_path):
 
 def test_schema_is_versioned(tmp_path):
     db = connect(tmp_path / "x.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(SCHEMA)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     db.close()
     connect(tmp_path / "x.db").close()  # reopening migrates nothing and does not fail

@@ -71,7 +71,7 @@ def test_ask_end_to_end_streams_an_answer_with_sources(server):
     settings, srv = server
     with Runtime(settings) as rt:
         rt.server = srv
-        pieces = list(rt.ask_chain.stream("How do I tell my boss about a mistake?"))
+        pieces = list(rt.ask_chain().stream("How do I tell my boss about a mistake?"))
     hits = [p for p in pieces if isinstance(p, Hit)]
     text = "".join(p for p in pieces if isinstance(p, str))
     assert hits and hits[0].origin == "playbook" and text.strip()

@@ -1,0 +1,59 @@
+"""The local SQLite database: conversations, notes, profiles; versioned schema with migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+# Each entry migrates the database one version forward. Never edit a shipped entry; append one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL DEFAULT 'default',
+        title TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE turns (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        sources TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    );
+    """,
+    """
+    CREATE TABLE notes (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        parts INTEGER NOT NULL,
+        created REAL NOT NULL,
+        UNIQUE (workspace, name)
+    );
+    CREATE TABLE profiles (
+        workspace TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX conversations_workspace ON conversations (workspace, updated);
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database, creating or migrating it to the current schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA journal_mode = WAL")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for n, script in enumerate(MIGRATIONS[version:], version + 1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {n}; COMMIT;")
+    return db

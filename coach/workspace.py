@@ -1,0 +1,47 @@
+"""Workspaces: each has its own notes, profile and conversations, never mixed with another's."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from pathlib import Path
+
+from coach.db import connect
+from coach.errors import InputError
+from coach.history import Conversations
+from coach.notes import NoteStore
+from coach.profile import ProfileStore
+
+DEFAULT = "default"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def check_workspace(name: str | None) -> str:
+    """Return a valid workspace name (lowercase letters, digits, hyphens) or raise InputError."""
+    name = (name or DEFAULT).strip().lower()
+    if not _NAME.match(name):
+        raise InputError(
+            f"{name!r} is not a valid workspace name.",
+            "Use up to 40 lowercase letters, digits and hyphens, starting with a letter or digit.",
+        )
+    return name
+
+
+def list_workspaces(db_path: Path) -> list[str]:
+    """Every workspace that holds anything, and the default one."""
+    with closing(connect(db_path)) as db:
+        rows = db.execute(
+            "SELECT workspace FROM conversations UNION SELECT workspace FROM notes "
+            "UNION SELECT workspace FROM profiles"
+        ).fetchall()
+    return sorted({DEFAULT, *(r[0] for r in rows)})
+
+
+class Workspace:
+    """One person's (or one boss's) private space."""
+
+    def __init__(self, name: str, client, embeddings, db_path: Path) -> None:
+        self.name = check_workspace(name)
+        self.notes = NoteStore(client, embeddings, db_path, self.name)
+        self.profile = ProfileStore(db_path, self.name)
+        self.conversations = Conversations(db_path, self.name)

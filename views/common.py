@@ -1,0 +1,40 @@
+"""What every page shares: the runtime, the current workspace, how errors and sources look."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coach.errors import CoachError
+from coach.runtime import Runtime
+from coach.settings import Settings
+from coach.store import Hit
+from coach.workspace import Workspace
+
+
+@st.cache_resource(show_spinner=False)
+def runtime() -> Runtime:
+    """One runtime per server process: the model loads in the background while the page is usable."""
+    rt = Runtime(Settings())
+    rt.start_model(background=True, warm=True)
+    return rt
+
+
+def workspace() -> Workspace:
+    """The workspace this browser session is in (chosen in the sidebar, kept in the URL)."""
+    return runtime().workspace(st.session_state.get("workspace"))
+
+
+def show_error(exc: CoachError) -> None:
+    st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
+
+
+def show_sources(hits: list[Hit]) -> None:
+    if not hits:
+        return
+    st.caption(f"Sources ({len(hits)})")
+    for n, hit in enumerate(hits, 1):
+        icon = ":material/menu_book:" if hit.origin == "playbook" else ":material/sticky_note_2:"
+        label = f"[{n}] {hit.title} · {hit.topic}" if hit.origin == "playbook" else f"[{n}] {hit.source} · your notes"
+        with st.expander(label, icon=icon):
+            st.text(hit.text) if hit.origin == "note" else st.markdown(hit.text)
+            st.caption(f"{hit.origin} · {hit.source} · similarity {hit.score:.2f}")
