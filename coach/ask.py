@@ -98,7 +98,7 @@ class AskChain:
         self.k_notes = k_notes
         self.context_tokens = context_tokens
         self.answer_tokens = answer_tokens
-        playbook, self._in_prefix = playbook_block(cards, context_tokens // 3)
+        playbook, self._in_prefix = playbook_block(cards, context_tokens // 2)
         # Stable per workspace: instructions and playbook first (shared by every workspace),
         # then this workspace's profile; the server caches the whole block.
         self.system = SystemMessage(

@@ -85,3 +85,55 @@ def test_a_corrupt_index_offers_a_rebuild(app_env):
     rebuild.click().run()
     assert not at.exception and not at.error
     assert len(at.chat_input) == 1
+
+
+def test_notes_page_adds_lists_and_deletes_a_pasted_note(app_env):
+    at = start()
+    at.switch_page("views/notes.py").run()
+    assert not at.exception, at.exception
+    at.text_input[0].set_value("1:1 notes, 12 March")
+    at.text_area[0].set_value("Dana wants three bullets and a clear ask.")
+    [b for b in at.button if "Add note" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    assert "Added **1:1 notes, 12 March**" in at.success[0].value
+    assert any("1:1 notes, 12 March" in e.label for e in at.expander)
+    [b for b in at.button if "Delete this note" in b.label][0].click().run()
+    assert not any("1:1 notes" in e.label for e in at.expander)
+
+
+def test_an_empty_pasted_note_gets_a_message(app_env):
+    at = start()
+    at.switch_page("views/notes.py").run()
+    at.text_area[0].set_value("   ")
+    [b for b in at.button if "Add note" in b.label][0].click().run()
+    assert not at.exception and "empty" in at.error[0].value
+
+
+def test_profile_page_saves_the_form(app_env):
+    at = start()
+    at.switch_page("views/profile.py").run()
+    assert not at.exception, at.exception
+    at.text_input[0].set_value("Dana")
+    [b for b in at.button if "Save" in b.label][0].click().run()
+    assert not at.exception and "Saved" in at.success[0].value
+    again = start()
+    again.switch_page("views/profile.py").run()
+    assert again.text_input[0].value == "Dana"
+
+
+def test_the_app_keeps_workspaces_apart(app_env):
+    from views.common import runtime
+
+    start()
+    runtime().workspace("bob").notes.add("carol.txt", "Carol is planning a reorganisation of payments in May.")
+    alice = AppTest.from_file(APP, default_timeout=180)
+    alice.session_state["workspace"] = "alice"
+    alice.run()
+    alice.switch_page("views/notes.py").run()
+    assert not any("carol" in e.label for e in alice.expander)
+    assert "0 notes" in " ".join(m.value for m in alice.markdown)
+    bob = AppTest.from_file(APP, default_timeout=180)
+    bob.session_state["workspace"] = "bob"
+    bob.run()
+    bob.switch_page("views/notes.py").run()
+    assert any("carol" in e.label for e in bob.expander)
