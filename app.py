@@ -78,6 +78,7 @@ with st.sidebar:
 
 page = st.navigation([
     st.Page("views/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("views/notes.py", title="Notes", icon=":material/sticky_note_2:"),
     st.Page("views/profile.py", title="Your boss", icon=":material/person:"),
 ])

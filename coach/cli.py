@@ -165,6 +165,45 @@ def cmd_profile(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.review import check_draft
+
+    if args.file == "-":
+        draft = sys.stdin.read()
+    else:
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"Cannot read {args.file}: {exc.strerror}.", "Check the path.") from None
+        try:
+            draft = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{path.name} is not UTF-8 text.", "Save it as UTF-8, or pipe the text: `coach review -`.") from None
+    review = rt.review(check_draft(draft), args.workspace, args.goal or "", use_model=not args.no_llm)
+    if args.json:
+        print(json.dumps(review.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    analysis = review.analysis
+    for note in analysis.notes:
+        print(f"note: {note}")
+    print("Instant analysis:")
+    for f in analysis.findings:
+        where = f'  "{f.span.quote}"' if f.span else ""
+        print(f"  [{f.category}: {f.topic}] {f.message}{where}")
+    if not analysis.findings:
+        print("  Nothing flagged.")
+    if review.critique:
+        c = review.critique
+        print(f"\nCoach's verdict: {c.verdict}")
+        for f in c.findings:
+            print(f'  - "{f.quote}" [{f.card}] {f.principle}: {f.fix}')
+        print(f"\nRewrite:\n{c.rewrite}")
+    elif review.note:
+        print(f"\n{review.note}")
+    return 0
+
+
 def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.doctor import run_checks
 
@@ -216,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check model, embeddings, store and backend")
     doctor.set_defaults(func=cmd_doctor)
+
+    review = sub.add_parser("review", help="critique a draft to your boss (FILE, or - for stdin)")
+    review.add_argument("file")
+    review.add_argument("--json", action="store_true", help="print myths, signals, findings and rewrite as JSON")
+    review.add_argument("--no-llm", action="store_true", help="only the instant analysis, no model")
+    review.add_argument("--goal", help="what you want from this message")
+    review.set_defaults(func=cmd_review)
 
     notes = sub.add_parser("notes", help="your own notes: add, list, show, rm, clear")
     notes.set_defaults(func=cmd_notes)

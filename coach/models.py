@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Literal
 
 from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ValidationError
 
 from coach.errors import CoachError, ConfigError, ModelFileError, ModelUnavailable
 from coach.settings import Settings
@@ -270,3 +271,42 @@ def model_errors(where: str = "") -> Iterator[None]:
         raise
     except Exception as exc:
         raise as_coach_error(exc, where) from exc
+
+
+class MalformedOutput(CoachError):
+    """The model's structured output failed validation, even after a retry."""
+
+
+def structured(model, schema: type[BaseModel], messages: list, retries: int = 1) -> BaseModel:
+    """Get output matching a pydantic model; the server is held to its JSON schema when it can be.
+
+    Invalid output is retried `retries` times, then raised as MalformedOutput: never half-parsed.
+    """
+    llm = model
+    if isinstance(model, ChatOpenAI):
+        llm = model.bind(response_format={
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+        })
+    problem = ""
+    for _ in range(retries + 1):
+        with model_errors():
+            reply = llm.invoke(messages)
+        text = reply.content if isinstance(reply.content, str) else str(reply.content)
+        try:
+            return schema.model_validate_json(_strip_fences(text))
+        except ValidationError as exc:
+            problem = f"{exc.error_count()} validation error(s)"
+    raise MalformedOutput(
+        f"The model's answer did not match the expected format twice ({problem}).",
+        "Try again, or use a larger model (COACH_MODEL).",
+    )
+
+
+def _strip_fences(text: str) -> str:
+    """Accept JSON wrapped in a Markdown code fence, as some servers return it."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text

@@ -445,3 +445,73 @@ def analysis_as_text(analysis: Analysis) -> str:
 
 
 __all__ = ["Analyzer", "Analysis", "Finding", "Signal", "Span", "check_draft", "asdict"]
+
+
+# ---- stage 2: the coach's critique --------------------------------------------------------------
+
+from pydantic import BaseModel, Field  # noqa: E402
+
+from coach.knowledge import TOPICS  # noqa: E402
+
+TopicKey = Literal[TOPICS]  # type: ignore[valid-type]
+
+
+class CritiqueFinding(BaseModel):
+    """One problem the coach found, tied to the draft's words and a playbook card."""
+
+    quote: str = Field(max_length=300, description="the exact words from the draft")
+    principle: str = Field(max_length=200, description="the playbook principle at stake")
+    card: TopicKey = Field(description="topic key of the playbook card")
+    fix: str = Field(max_length=400, description="what to write instead")
+
+
+class Critique(BaseModel):
+    """The coach's critique: a verdict, findings, and a rewritten draft."""
+
+    verdict: str = Field(max_length=500)
+    findings: list[CritiqueFinding] = Field(max_length=4)
+    rewrite: str = Field(max_length=6000)
+
+
+@dataclass
+class Review:
+    """Both stages together; `critique` is None when the model was skipped or failed."""
+
+    analysis: Analysis
+    critique: Critique | None = None
+    note: str = ""  # why there is no critique, when there is none
+
+    def as_dict(self) -> dict:
+        data = self.analysis.as_dict()
+        data["verdict"] = self.critique.verdict if self.critique else None
+        data["coach_findings"] = (
+            [f.model_dump() | {"found_in_draft": f.quote in self.analysis.text} for f in self.critique.findings]
+            if self.critique else []
+        )
+        data["rewrite"] = self.critique.rewrite if self.critique else None
+        data["note"] = self.note
+        return data
+
+
+def critique(model, prompt, playbook: str, profile: SuperiorProfile, analysis: Analysis,
+             goal: str = "", notes: list | None = None) -> Review:
+    """Ask the model for a critique; invalid output is retried once, then the analysis stands alone."""
+    from coach.ask import fence
+    from coach.errors import CoachError
+    from coach.models import MalformedOutput, structured
+
+    system = prompt.render_system(playbook=playbook, profile=fence(profile.as_text()))
+    notes_text = "\n".join(f'- "{h.source}": {fence(h.text)}' for h in (notes or [])) or "(none)"
+    user = prompt.render_user(
+        goal=fence(goal.strip()) or "(not said)",
+        analysis=analysis_as_text(analysis),
+        notes=notes_text,
+        draft=fence(analysis.text),
+    )
+    try:
+        result = structured(model, Critique, [("system", system), ("human", user)])
+    except MalformedOutput as exc:
+        return Review(analysis, None, f"{exc.message} Only the instant analysis is shown. {exc.hint}")
+    except CoachError as exc:
+        return Review(analysis, None, f"The coach's critique is unavailable: {exc.message} {exc.hint}".strip())
+    return Review(analysis, result)

@@ -152,6 +152,32 @@ class Runtime:
             answer_tokens=self.settings.answer_tokens,
         )
 
+    @cached_property
+    def analyzer(self):
+        from coach.review import Analyzer
+
+        return Analyzer(self.embeddings)
+
+    def review(self, draft: str, workspace: str | None = None, goal: str = "", use_model: bool = True):
+        """Review a draft: the instant analysis, then the coach's critique unless use_model is off."""
+        from coach.ask import playbook_block
+        from coach.review import Review, critique
+
+        space = self.workspace(workspace)
+        profile = space.profile.load()
+        analysis = self.analyzer.analyze(draft, profile, goal)
+        if not use_model or analysis.notes and not analysis.findings and not analysis.signals:
+            return Review(analysis)
+        _ = self.index  # loads the cards
+        playbook, _ = playbook_block(self.cards, self.settings.context_tokens // 2)
+        notes = space.notes.search(draft[:2000], k=2)
+        return critique(
+            self.chat_model(streaming=False, max_tokens=1200),
+            load_prompt("review", self.settings.prompts_dir),
+            playbook, profile, analysis, goal,
+            [n for n in notes if n.score >= 0.3],
+        )
+
     def close(self) -> None:
         if self.server is not None:
             self.server.close()

@@ -137,3 +137,25 @@ def test_the_app_keeps_workspaces_apart(app_env):
     bob.run()
     bob.switch_page("views/notes.py").run()
     assert any("carol" in e.label for e in bob.expander)
+
+
+def test_review_page_highlights_the_words_and_lists_findings(app_env):
+    at = start()
+    at.switch_page("views/review.py").run()
+    assert not at.exception, at.exception
+    at.text_area(key="review_draft").set_value("Hi Dana, sorry to bother you again. Whatever you decide is fine.")
+    at.toggle[0].set_value(False)
+    [b for b in at.button if b.label == "Review"][0].click().run()
+    assert not at.exception, at.exception
+    page = " ".join(m.value for m in at.markdown)
+    assert "<mark" in page and "sorry to bother" in page
+    warnings = " ".join(w.value for w in at.warning)
+    assert "myth-fear" in warnings and "myth-just-execute" in warnings
+
+
+def test_review_page_refuses_an_empty_draft(app_env):
+    at = start()
+    at.switch_page("views/review.py").run()
+    at.toggle[0].set_value(False)
+    [b for b in at.button if b.label == "Review"][0].click().run()
+    assert not at.exception and "draft is empty" in at.error[0].value
