@@ -11,6 +11,7 @@ from views.common import runtime, show_error, workspace
 
 rt = runtime()
 space = workspace()
+result_key = f"review-result:{space.name}"
 
 st.markdown("### Review a draft")
 st.caption(
@@ -59,12 +60,12 @@ if submitted:
             with st.spinner("The coach is still getting ready (first start only)…"):
                 rt.wait_until_ready()
         with st.spinner("Reviewing…" if use_model else "Checking…"):
-            st.session_state.review = rt.review(draft, space.name, goal, use_model=use_model)
+            st.session_state[result_key] = rt.review(draft, space.name, goal, use_model=use_model)
     except CoachError as exc:
         show_error(exc)
-        st.session_state.pop("review", None)
+        st.session_state.pop(result_key, None)
 
-review = st.session_state.get("review")
+review = st.session_state.get(result_key)
 if review is not None:
     analysis = review.analysis
     for note in analysis.notes:
