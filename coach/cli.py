@@ -204,6 +204,73 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rehearse(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.models import MalformedOutput
+
+    scenarios, problems = rt.scenarios()
+    for problem in problems:
+        print(f"warning: skipped scenario {problem}", file=sys.stderr)
+    if args.list or not args.scenario:
+        for name, sc in scenarios.items():
+            print(f"{name:<24} {sc.title}")
+        return 0 if args.list else 2
+    space = rt.workspace(args.workspace)
+    coach = rt.rehearsal_coach(args.scenario, args.workspace)
+    rehearsal = space.rehearsals.start(coach.scenario, args.difficulty)
+    boss = coach.boss
+    if args.script:
+        try:
+            lines = [l.strip() for l in Path(args.script).read_text(encoding="utf-8").splitlines() if l.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Cannot read the script {args.script}: {exc}.", "One turn per line, UTF-8 text.") from None
+        for line in lines:
+            for piece in coach.reply(rehearsal, space.rehearsals, line):
+                if not args.json:
+                    print(piece, end="", flush=True)
+            if not args.json:
+                print()
+    else:
+        print(f"{coach.scenario.title} ({args.difficulty}). Your goal: {coach.scenario.goal.strip()}")
+        print("Type what you would say. /hint for a hint, /end to finish and get your debrief.\n")
+        if rehearsal.lines:
+            print(f"{boss}: {rehearsal.lines[0].text}")
+        while True:
+            try:
+                text = input("you> ")
+            except EOFError:
+                break
+            if text.strip() == "/end":
+                break
+            if text.strip() == "/hint":
+                print(f"  (hint) {coach.hint(rehearsal)}")
+                continue
+            try:
+                print(f"{boss}: ", end="", flush=True)
+                for piece in coach.reply(rehearsal, space.rehearsals, text):
+                    print(piece, end="", flush=True)
+                print()
+            except InputError as exc:
+                print(f"\n  {exc.message} {exc.hint}")
+    try:
+        scorecard = coach.debrief(rehearsal, space.rehearsals)
+    except MalformedOutput as exc:
+        scorecard = None
+        print(f"error: {exc.message} The transcript is saved (rehearsal {rehearsal.id}).", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"id": rehearsal.id, "scenario": rehearsal.scenario, "difficulty": rehearsal.difficulty,
+                          "transcript": [{"role": l.role, "text": l.text} for l in rehearsal.lines],
+                          "scorecard": scorecard}, indent=2, ensure_ascii=False))
+    elif scorecard:
+        print("\nDebrief:")
+        for key, s in scorecard["strategies"].items():
+            print(f"  {key:<22} {s['score']}/5  {s['evidence']}")
+        for m in scorecard["myths"]:
+            print(f"  fell into {m['topic']}: \"{m['quote']}\"")
+        for i in scorecard["improvements"]:
+            print(f"  - {i['advice']} [{i['card']}]")
+    return 0 if scorecard else 1
+
+
 def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.doctor import run_checks
 
@@ -262,6 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--no-llm", action="store_true", help="only the instant analysis, no model")
     review.add_argument("--goal", help="what you want from this message")
     review.set_defaults(func=cmd_review)
+
+    from coach.rehearse import DIFFICULTIES
+
+    rehearse = sub.add_parser("rehearse", help="role-play a conversation with your boss, then a debrief")
+    rehearse.add_argument("--list", action="store_true", help="list the scenarios")
+    rehearse.add_argument("--scenario", help="the scenario's name (see --list)")
+    rehearse.add_argument("--difficulty", choices=list(DIFFICULTIES), default="busy")
+    rehearse.add_argument("--script", help="play your turns from this file, one per line")
+    rehearse.add_argument("--json", action="store_true", help="print the transcript and scorecard as JSON")
+    rehearse.set_defaults(func=cmd_rehearse)
 
     notes = sub.add_parser("notes", help="your own notes: add, list, show, rm, clear")
     notes.set_defaults(func=cmd_notes)

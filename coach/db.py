@@ -44,6 +44,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX conversations_workspace ON conversations (workspace, updated);
     """,
+    """
+    CREATE TABLE rehearsals (
+        id INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        difficulty TEXT NOT NULL,
+        turns TEXT NOT NULL,
+        scorecard TEXT,
+        started REAL NOT NULL,
+        updated REAL NOT NULL,
+        ended REAL
+    );
+    CREATE INDEX rehearsals_workspace ON rehearsals (workspace, updated);
+    """,
 ]
 
 

@@ -277,21 +277,33 @@ class MalformedOutput(CoachError):
     """The model's structured output failed validation, even after a retry."""
 
 
-def structured(model, schema: type[BaseModel], messages: list, retries: int = 1) -> BaseModel:
+def structured(model, schema: type[BaseModel], messages: list, retries: int = 1,
+               max_tokens: int = 1500) -> BaseModel:
     """Get output matching a pydantic model; the server is held to its JSON schema when it can be.
 
     Invalid output is retried `retries` times, then raised as MalformedOutput: never half-parsed.
     """
+    import openai
+
     llm = model
     if isinstance(model, ChatOpenAI):
-        llm = model.bind(response_format={
-            "type": "json_schema",
-            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
-        })
+        llm = model.bind(
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+            },
+            max_tokens=max_tokens,
+        )
     problem = ""
     for _ in range(retries + 1):
-        with model_errors():
-            reply = llm.invoke(messages)
+        try:
+            with model_errors():
+                reply = llm.invoke(messages)
+        except ModelUnavailable as exc:
+            if isinstance(exc.__cause__, openai.LengthFinishReasonError):
+                problem = "cut off at the length limit"
+                continue
+            raise
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         try:
             return schema.model_validate_json(_strip_fences(text))

@@ -178,6 +178,31 @@ class Runtime:
             [n for n in notes if n.score >= 0.3],
         )
 
+    def scenarios(self):
+        """The rehearsal scenarios, and the files that could not be read."""
+        from coach.rehearse import load_scenarios
+
+        return load_scenarios(self.settings.scenarios_dir)
+
+    def scenario(self, name: str):
+        from coach.errors import InputError
+
+        found, _ = self.scenarios()
+        if name not in found:
+            raise InputError(f"No scenario called {name!r}.", f"Choose one of: {', '.join(found)}.")
+        return found[name]
+
+    def rehearsal_coach(self, scenario_name: str, workspace: str | None = None):
+        """The coach for one rehearsal: plays the superior, hints, debriefs."""
+        from coach.ask import playbook_block
+        from coach.rehearse import Coach
+
+        _ = self.index
+        playbook, _ = playbook_block(self.cards, self.settings.context_tokens // 2)
+        prompts = {key: load_prompt(f"rehearse_{key}", self.settings.prompts_dir) for key in ("persona", "hint", "debrief")}
+        return Coach(self.chat_model(), prompts, self.scenario(scenario_name),
+                     self.workspace(workspace).profile.load(), playbook, self.analyzer)
+
     def close(self) -> None:
         if self.server is not None:
             self.server.close()

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         validation_alias="COACH_PROMPTS_DIR",
         description="Folder of prompt files, loaded by name.",
     )
+    scenarios_dir: Path = Field(
+        default=REPO_DIR / "scenarios",
+        validation_alias="COACH_SCENARIOS_DIR",
+        description="Folder of rehearsal scenarios, one YAML file each.",
+    )
     models_dir: Path = Field(
         default_factory=_default_models_dir,
         validation_alias="COACH_MODELS_DIR",

@@ -11,6 +11,7 @@ from coach.errors import InputError
 from coach.history import Conversations
 from coach.notes import NoteStore
 from coach.profile import ProfileStore
+from coach.rehearse import Rehearsals
 
 DEFAULT = "default"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -32,7 +33,7 @@ def list_workspaces(db_path: Path) -> list[str]:
     with closing(connect(db_path)) as db:
         rows = db.execute(
             "SELECT workspace FROM conversations UNION SELECT workspace FROM notes "
-            "UNION SELECT workspace FROM profiles"
+            "UNION SELECT workspace FROM profiles UNION SELECT workspace FROM rehearsals"
         ).fetchall()
     return sorted({DEFAULT, *(r[0] for r in rows)})
 
@@ -45,3 +46,4 @@ class Workspace:
         self.notes = NoteStore(client, embeddings, db_path, self.name)
         self.profile = ProfileStore(db_path, self.name)
         self.conversations = Conversations(db_path, self.name)
+        self.rehearsals = Rehearsals(db_path, self.name)
