@@ -78,7 +78,9 @@ with st.sidebar:
 
 page = st.navigation([
     st.Page("views/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("views/rehearse.py", title="Rehearse", icon=":material/theater_comedy:"),
     st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("views/history.py", title="History", icon=":material/history:"),
     st.Page("views/notes.py", title="Notes", icon=":material/sticky_note_2:"),
     st.Page("views/profile.py", title="Your boss", icon=":material/person:"),
 ])

@@ -159,3 +159,43 @@ def test_review_page_refuses_an_empty_draft(app_env):
     at.toggle[0].set_value(False)
     [b for b in at.button if b.label == "Review"][0].click().run()
     assert not at.exception and "draft is empty" in at.error[0].value
+
+
+@pytest.mark.model
+def test_rehearse_page_plays_the_superior_and_survives_a_reload(app_env):
+    at = start()
+    at.switch_page("views/rehearse.py").run()
+    assert not at.exception, at.exception
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    assert not at.exception, at.exception
+    assert at.chat_message[0].markdown[0].value  # the superior's opening line
+    at.chat_input[0].set_value("Hi, the API team slipped and Friday is at risk.").run()
+    assert not at.exception, at.exception
+    again = start()
+    again.switch_page("views/rehearse.py").run()
+    texts = [m.markdown[0].value for m in again.chat_message]
+    assert "Hi, the API team slipped and Friday is at risk." in texts and len(texts) == 3
+
+
+def test_history_page_lists_exports_and_charts_rehearsals(app_env):
+    from coach.rehearse import Line
+    from views.common import runtime
+
+    start()
+    rt = runtime()
+    store = rt.workspace().rehearsals
+    scenario = rt.scenario("bad-news")
+    for score in (2, 4):
+        r = store.start(scenario, "busy")
+        r.lines.append(Line("user", "I found a mistake and fixed it."))
+        r.scorecard = {"strategies": {k: {"score": score, "turn": 1, "evidence": "I found a mistake and fixed it."}
+                                      for k in ("strategy-understand", "strategy-communicate", "strategy-initiative", "strategy-feedback")},
+                       "myths": [], "improvements": [{"advice": "Say it earlier.", "card": "myth-fear"}]}
+        r.ended = r.started + 60
+        store.save(r)
+    at = start()
+    at.switch_page("views/history.py").run()
+    assert not at.exception, at.exception
+    assert len(at.get("vega_lite_chart")) == 1
+    assert [m.value for m in at.metric][:4] == ["4/5"] * 4  # the newest rehearsal opens first
+    assert len(at.get("download_button")) == 2

@@ -38,3 +38,22 @@ def show_sources(hits: list[Hit]) -> None:
         with st.expander(label, icon=icon):
             st.text(hit.text) if hit.origin == "note" else st.markdown(hit.text)
             st.caption(f"{hit.origin} · {hit.source} · similarity {hit.score:.2f}")
+
+
+def show_scorecard(card: dict) -> None:
+    """The debrief: four strategy scores with the user's own words, myths, improvements."""
+    columns = st.columns(4)
+    for column, (key, s) in zip(columns, card["strategies"].items()):
+        column.metric(key.removeprefix("strategy-").capitalize(), f"{s['score']}/5")
+    for key, s in card["strategies"].items():
+        evidence = f'"{s["evidence"]}"' if s["turn"] else "_not shown in your turns_"
+        st.markdown(f"- **{key}** {s['score']}/5 — {evidence}")
+    if card["myths"]:
+        st.markdown("**Pitfalls you fell into**")
+        for m in card["myths"]:
+            st.warning(f'**{m["topic"]}** — "{m["quote"]}" (your turn {m["turn"]})', icon=":material/warning:")
+    else:
+        st.success("You fell into none of the three myths.", icon=":material/check:")
+    st.markdown("**Next time**")
+    for i in card["improvements"]:
+        st.markdown(f"- {i['advice']} `[{i['card']}]`")

@@ -1,0 +1,49 @@
+"""History: past rehearsals, their scorecards, exports, and each strategy's score over time."""
+
+import json
+import time
+
+import pandas as pd
+import streamlit as st
+
+from coach.rehearse import STRATEGIES
+from views.common import show_scorecard, workspace
+
+space = workspace()
+store = space.rehearsals
+items = store.list()
+
+st.markdown("### Rehearsal history")
+if not items:
+    st.info("No rehearsals yet. Practise one on the Rehearse page.", icon=":material/history:")
+    st.stop()
+
+scored = [r for r in items if r.scorecard]
+if scored:
+    frame = pd.DataFrame(
+        [{key: r.scorecard["strategies"][key]["score"] for key in STRATEGIES} for r in reversed(scored)],
+        index=pd.to_datetime([r.started for r in reversed(scored)], unit="s"),
+    )
+    st.markdown("**Scores over time**")
+    st.line_chart(frame, y_label="score (1-5)")
+
+labels = {
+    r.id: f"{time.strftime('%d %b %Y %H:%M', time.localtime(r.started))} · {r.scenario} · {r.difficulty}"
+          + ("" if r.ended else " · unfinished")
+    for r in items
+}
+chosen = st.selectbox("Open a rehearsal", list(labels), format_func=labels.get)
+r = store.get(chosen)
+for line in r.lines:
+    st.markdown(f"**{'You' if line.role == 'user' else 'Superior'}:** {line.text}")
+if r.scorecard:
+    st.markdown("#### Scorecard")
+    show_scorecard(r.scorecard)
+left, right = st.columns(2)
+left.download_button("Download Markdown", r.as_markdown(), file_name=f"rehearsal-{r.id}.md",
+                     mime="text/markdown", icon=":material/download:")
+right.download_button("Download JSON", json.dumps(r.as_dict(), indent=2), file_name=f"rehearsal-{r.id}.json",
+                      mime="application/json", icon=":material/download:")
+if st.button("Delete this rehearsal", icon=":material/delete:"):
+    store.delete(r.id)
+    st.rerun()

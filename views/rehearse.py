@@ -1,0 +1,94 @@
+"""Rehearse: practise a hard conversation with your superior, played by the model, then a debrief."""
+
+import streamlit as st
+
+from coach.errors import CoachError
+from coach.rehearse import DIFFICULTIES
+from views.common import runtime, show_error, show_scorecard, workspace
+
+rt = runtime()
+space = workspace()
+store = space.rehearsals
+key = f"rehearsal:{space.name}"
+scenarios, problems = rt.scenarios()
+for problem in problems:
+    st.warning(f"Skipped scenario {problem}")
+
+if key not in st.session_state:
+    # After a reload, pick up an unfinished rehearsal where it stopped.
+    unfinished = store.unfinished()
+    st.session_state[key] = unfinished.id if unfinished else None
+
+rehearsal = store.get(st.session_state[key]) if st.session_state[key] else None
+
+if rehearsal is None:
+    st.markdown("### Rehearse a conversation")
+    st.caption("The coach plays your superior, in character, using what you recorded on the *Your boss* page.")
+    names = list(scenarios)
+    name = st.selectbox("Scenario", names, format_func=lambda n: scenarios[n].title)
+    sc = scenarios[name]
+    st.markdown(f"**Situation.** {sc.situation}\n\n**Your goal.** {sc.goal}")
+    difficulty = st.segmented_control("How your superior behaves", list(DIFFICULTIES), default="busy")
+    st.caption(DIFFICULTIES[difficulty or "busy"])
+    if st.button("Start", type="primary", icon=":material/play_arrow:"):
+        st.session_state[key] = store.start(sc, difficulty or "busy").id
+        st.rerun()
+    st.stop()
+
+sc = scenarios.get(rehearsal.scenario)
+if sc is None:
+    st.error(f"The scenario {rehearsal.scenario!r} is gone.")
+    st.stop()
+profile = space.profile.load()
+boss = profile.name or "Your superior"
+st.markdown(f"### {sc.title}")
+st.caption(f"{boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
+
+talk, side = st.columns([3, 2])
+with talk:
+    for line in rehearsal.lines:
+        with st.chat_message("user" if line.role == "user" else "assistant",
+                             avatar=None if line.role == "user" else ":material/person:"):
+            st.markdown(line.text)
+    if rehearsal.ended is None:
+        text = st.chat_input(f"What do you say to {boss}?")
+        if text:
+            try:
+                coach = rt.rehearsal_coach(sc.name, space.name)
+                with st.chat_message("user"):
+                    st.markdown(text)
+                with st.chat_message("assistant", avatar=":material/person:"):
+                    if rt.model_status()[0] in ("starting", "warming"):
+                        with st.spinner("The model is still loading…"):
+                            rt.wait_until_ready()
+                    st.write_stream(coach.reply(rehearsal, store, text))
+            except CoachError as exc:
+                show_error(exc)
+                st.caption("Your turn is kept in the transcript; send your next line when ready.")
+
+with side:
+    if rehearsal.ended is None:
+        if st.button("Hint: what should I say?", icon=":material/lightbulb:", use_container_width=True):
+            try:
+                with st.spinner("Thinking…"):
+                    coach = rt.rehearsal_coach(sc.name, space.name)
+                    notes = space.notes.search(rehearsal.transcript()[-1500:] or sc.situation, k=2)
+                    st.session_state[f"hint:{rehearsal.id}"] = coach.hint(rehearsal, [n for n in notes if n.score >= 0.3])
+            except CoachError as exc:
+                show_error(exc)
+        if hint := st.session_state.get(f"hint:{rehearsal.id}"):
+            st.info(hint, icon=":material/lightbulb:")
+        if st.button("End and get my debrief", type="primary", icon=":material/flag:", use_container_width=True):
+            try:
+                with st.spinner("Scoring the conversation against the playbook…"):
+                    rt.rehearsal_coach(sc.name, space.name).debrief(rehearsal, store)
+                st.rerun()
+            except CoachError as exc:
+                show_error(exc)
+    else:
+        st.markdown("#### Debrief")
+        if rehearsal.scorecard:
+            show_scorecard(rehearsal.scorecard)
+        if st.button("New rehearsal", icon=":material/replay:", use_container_width=True):
+            st.session_state[key] = None
+            st.rerun()
