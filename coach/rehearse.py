@@ -275,14 +275,20 @@ class Coach:
         r.lines.append(Line("user", check_turn(text)))
         store.save(r)
         parts: list[str] = []
-        with model_errors():
-            for chunk in self.model.stream(self.messages(r)):
-                if chunk.content:
-                    parts.append(chunk.content)
-                    yield chunk.content
-        reply = "".join(parts).strip() or "…"
-        r.lines.append(Line("superior", reply))
-        store.save(r)
+        finished = False
+        try:
+            with model_errors():
+                for chunk in self.model.stream(self.messages(r)):
+                    if chunk.content:
+                        parts.append(chunk.content)
+                        yield chunk.content
+            finished = True
+        finally:
+            # Interrupted (the page reran, the server died): keep what was said, marked as cut off.
+            if parts or finished:
+                reply = "".join(parts).strip() or "…"
+                r.lines.append(Line("superior", reply if finished else reply + " …"))
+                store.save(r)
 
     def myths(self, r: Rehearsal) -> list[dict]:
         """The myths in the user's own turns, found by Review's instant analysis, with exact quotes."""
@@ -305,8 +311,10 @@ class Coach:
                 transcript=fence(r.transcript(self.boss)) or "(nothing said yet)",
             )),
         ]
+        # Small models like to continue a transcript: stop them at the next speaker and keep it short.
+        stops = ["\nYou:", "\nYou [", f"\n{self.boss}:", "\nBoss:"]
         with model_errors():
-            return str(self.model.invoke(messages).content).strip()
+            return str(self.model.bind(stop=stops, max_tokens=160).invoke(messages).content).strip()
 
     def debrief(self, r: Rehearsal, store: Rehearsals) -> dict:
         """Score the rehearsal, end it and save the scorecard; raise MalformedOutput if unusable."""

@@ -173,3 +173,15 @@ def test_cli_scripted_rehearsal_with_the_real_tiny_model(tmp_path):
         assert set(data["scorecard"]["strategies"]) == set(STRATEGIES)
     else:
         assert data["scorecard"] is None and "did not match" in result.stderr
+
+
+def test_an_interrupted_reply_keeps_what_was_said(rt):
+    c = rt.rehearsal_coach("bad-news")
+    store = rt.workspace().rehearsals
+    r = store.start(c.scenario, "busy")
+    rt._model.replies = ["Well, that is not great news at all."]
+    stream = c.reply(r, store, "I found a mistake in the report.")
+    next(stream)
+    stream.close()  # the page reran while the superior was still talking
+    lines = store.get(r.id).lines
+    assert [l.role for l in lines] == ["superior", "user", "superior"] and lines[-1].text.endswith("…")

@@ -44,6 +44,8 @@ boss = profile.name or "Your superior"
 st.markdown(f"### {sc.title}")
 st.caption(f"{boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 
+# Called at the top level, the input is pinned to the bottom of the page, below the conversation.
+text = st.chat_input(f"What do you say to {boss}?") if rehearsal.ended is None else None
 talk, side = st.columns([3, 2])
 with talk:
     for line in rehearsal.lines:
@@ -51,7 +53,6 @@ with talk:
                              avatar=None if line.role == "user" else ":material/person:"):
             st.markdown(line.text)
     if rehearsal.ended is None:
-        text = st.chat_input(f"What do you say to {boss}?")
         if text:
             try:
                 coach = rt.rehearsal_coach(sc.name, space.name)
