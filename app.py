@@ -66,9 +66,13 @@ try:
 except StoreError as exc:
     show_error(exc)
     if st.button("Rebuild the index from the cards"):
-        with st.spinner("Rebuilding the index…"):
-            rt.rebuild_index()
-        st.rerun()
+        try:
+            with st.spinner("Rebuilding the index (your notes are embedded again from their saved text)…"):
+                rt.rebuild_index()
+        except CoachError as again:
+            show_error(again)
+        else:
+            st.rerun()
     st.stop()
 
 with st.sidebar:

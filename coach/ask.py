@@ -24,12 +24,17 @@ MAX_QUESTION_CHARS = 4_000
 
 # A note passage this far from the question is noise, not a source.
 NOTE_MIN_SCORE = 0.25
-_TAG = re.compile(r"</?\s*(source|playbook|profile)\b", re.IGNORECASE)
+_TAG = re.compile(r"</?\s*(source|playbook|profile|draft|transcript)\b", re.IGNORECASE)
 
 
 def fence(text: str) -> str:
     """Neutralise tags in untrusted text so it cannot close the fence it is quoted in."""
     return _TAG.sub(lambda m: m.group(0).replace("<", "‹"), text)
+
+
+def quote_notes(hits: list[Hit]) -> str:
+    """Note passages for a prompt, each fenced in <source> tags, or "(none)"."""
+    return "\n".join(f'- "{h.source}":\n<source>\n{fence(h.text)}\n</source>' for h in hits) or "(none)"
 
 
 def estimate_tokens(text: str) -> int:

@@ -176,10 +176,9 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"Cannot read {args.file}: {exc.strerror}.", "Check the path.") from None
-        try:
-            draft = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{path.name} is not UTF-8 text.", "Save it as UTF-8, or pipe the text: `coach review -`.") from None
+        from coach.notes import decode_text
+
+        draft = decode_text(data, path.name)
     review = rt.review(check_draft(draft), args.workspace, args.goal or "", use_model=not args.no_llm)
     if args.json:
         print(json.dumps(review.as_dict(), indent=2, ensure_ascii=False))

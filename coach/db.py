@@ -67,7 +67,25 @@ def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10, check_same_thread=False)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA journal_mode = WAL")
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for n, script in enumerate(MIGRATIONS[version:], version + 1):
-        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {n}; COMMIT;")
+    if db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        _migrate(path)
     return db
+
+
+def _migrate(path: Path) -> None:
+    """Apply pending migrations in one write transaction, reading the version under the lock,
+    so two first starts at once (two tabs, the app and the CLI) cannot both apply one."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for n, script in enumerate(MIGRATIONS[version:], version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {n}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.close()

@@ -32,6 +32,3 @@ class ModelUnavailable(CoachError):
 class StoreError(CoachError):
     """The vector store is unreadable or inconsistent."""
 
-
-class KnowledgeError(CoachError):
-    """A knowledge card cannot be read."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
 
 from coach.ask import Turn
 from coach.db import connect
+from coach.errors import InputError
 from coach.store import Hit
 
 
@@ -19,7 +21,7 @@ class Conversations:
         self.path = path
         self.workspace = workspace
 
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> "sqlite3.Connection":
         return connect(self.path)
 
     def latest(self) -> int | None:
@@ -58,14 +60,15 @@ class Conversations:
         now = time.time()
         sources = json.dumps([h.as_dict() for h in turn.sources])
         with closing(self._db()) as db, db:
-            seq = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()[0]
-            db.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, seq, turn.question, turn.prompt, turn.answer, sources, now),
-            )
+            # One statement picks the next number and checks the conversation is this workspace's.
+            inserted = db.execute(
+                "INSERT INTO turns SELECT ?, COALESCE((SELECT MAX(seq) FROM turns WHERE conversation_id = ?), 0) + 1, "
+                "?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND workspace = ?)",
+                (conversation_id, conversation_id, turn.question, turn.prompt, turn.answer, sources, now,
+                 conversation_id, self.workspace),
+            ).rowcount
+            if not inserted:
+                raise InputError("That conversation is not in this workspace.", "Start a new chat.")
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
 
     def delete(self, conversation_id: int) -> None:

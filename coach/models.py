@@ -128,7 +128,6 @@ class LocalServer:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.started_at = 0.0
-        self.load_seconds = 0.0
 
     def _on_progress(self, fraction: float, detail: str) -> None:
         self.progress, self.detail = fraction, detail
@@ -154,7 +153,6 @@ class LocalServer:
             params.warmup = False
             params.verbosity = -1  # llama.cpp logs nothing: prompts may contain private notes
             self._server = xllamacpp.Server(params)
-            self.load_seconds = time.monotonic() - self.started_at
             self.state, self.detail = "ready", f"{self.model_path.name} ready"
         except CoachError as exc:
             self.error, self.state, self.detail = exc, "failed", exc.message

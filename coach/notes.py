@@ -48,9 +48,13 @@ def clean_name(name: str) -> str:
     return name[:120] or "untitled"
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_text(data: bytes, name: str) -> str:
+    """Decode text in UTF-8, UTF-16 (with a byte-order mark) or a legacy encoding; refuse binary."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name} is damaged UTF-16 text.", "Save it again as UTF-8 text.") from None
     sample = data[:8192]
     if b"\x00" in sample:
         raise InputError(
@@ -91,7 +95,7 @@ def _pdf_text(data: bytes, name: str) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # pypdf raises many kinds of error on damaged files
         raise InputError(f"{name} is not a readable PDF ({exc.__class__.__name__}).", "Check the file.") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
@@ -128,7 +132,7 @@ def extract_text(name: str, data: bytes) -> str:
     elif suffix == ".docx":
         text = _docx_text(data, name)
     elif suffix in (".md", ".txt", ""):
-        text = _decode(data, name)
+        text = decode_text(data, name)
     else:
         raise InputError(f"{name}: {suffix} files are not supported.", f"Use one of {', '.join(SUFFIXES)}.")
     return check_text(text, name)
@@ -206,9 +210,9 @@ class NoteStore:
             {"note_id": note_id, "name": name, "part": i + 1, "parts": len(parts)} for i in range(len(parts))
         ]
         ids = [f"{note_id}#{i + 1}" for i in range(len(parts))]
-        self.collection.add(ids=ids, embeddings=vectors, documents=parts, metadatas=metadatas)
         now = time.time()
         try:
+            self._add_vectors(ids, vectors, parts, metadatas)
             with closing(connect(self.db_path)) as db, db:
                 old = [r[0] for r in db.execute(
                     "SELECT id FROM notes WHERE workspace = ? AND name = ?", (self.workspace, name))]
@@ -217,12 +221,44 @@ class NoteStore:
                     "INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (note_id, self.workspace, name, text, hashlib.sha256(text.encode()).hexdigest(), len(parts), now),
                 )
-        except Exception:
+        except Exception as exc:
             self.collection.delete(where={"note_id": note_id})
-            raise
+            if isinstance(exc, InputError):
+                raise
+            raise StoreError(f"Could not store {name} ({exc.__class__.__name__}: {exc}).",
+                             "Nothing was saved; try again, or run `coach doctor`.") from exc
         for old_id in old:
             self.collection.delete(where={"note_id": old_id})
         return Note(note_id, name, len(parts), len(text), now)
+
+    def _add_vectors(self, ids, vectors, parts, metadatas) -> None:
+        """Add passages in batches the store accepts (a long note can exceed one batch)."""
+        try:
+            size = self.collection._client.get_max_batch_size()
+        except Exception:
+            size = 1000
+        for start in range(0, len(ids), size):
+            end = start + size
+            self.collection.add(ids=ids[start:end], embeddings=vectors[start:end],
+                                documents=parts[start:end], metadatas=metadatas[start:end])
+
+    def restore_missing(self, progress: Progress | None = None) -> int:
+        """Re-embed notes that have rows but no passages (after the index was rebuilt); return how many."""
+        with closing(connect(self.db_path)) as db:
+            rows = db.execute("SELECT id, name, text FROM notes WHERE workspace = ?", (self.workspace,)).fetchall()
+        present = {(m or {}).get("note_id") for m in self.collection.get(include=["metadatas"])["metadatas"]}
+        restored = 0
+        for note_id, name, text in rows:
+            if note_id in present:
+                continue
+            parts = _SPLITTER.split_text(text)
+            vectors = self.embeddings.embed_documents(parts)
+            metadatas = [{"note_id": note_id, "name": name, "part": i + 1, "parts": len(parts)} for i in range(len(parts))]
+            self._add_vectors([f"{note_id}#{i + 1}" for i in range(len(parts))], vectors, parts, metadatas)
+            restored += 1
+            if progress:
+                progress(restored / len(rows), f"Restoring {name}")
+        return restored
 
     def delete(self, note_id: str) -> None:
         """Delete one note and its passages."""

@@ -13,7 +13,7 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from coach.ask import fence
+from coach.ask import fence, quote_notes
 from coach.db import connect
 from coach.errors import InputError
 from coach.models import model_errors, structured
@@ -53,7 +53,7 @@ def load_scenarios(folder: Path) -> tuple[dict[str, Scenario], list[str]]:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             found[path.stem] = Scenario(**{**data, "name": path.stem})
-        except (OSError, yaml.YAMLError, TypeError, ValidationError) as exc:
+        except (OSError, ValueError, yaml.YAMLError, TypeError, ValidationError) as exc:
             problems.append(f"{path.name}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
     return found, problems
 
@@ -122,9 +122,6 @@ class Rehearsal:
     scorecard: dict | None = None
     started: float = 0.0
     ended: float | None = None
-
-    def user_text(self) -> str:
-        return "\n".join(l.text for l in self.lines if l.role == "user")
 
     def user_turns(self) -> list[str]:
         return [l.text for l in self.lines if l.role == "user"]
@@ -302,12 +299,11 @@ class Coach:
 
     def hint(self, r: Rehearsal, notes: list | None = None) -> str:
         prompt = self.prompts["hint"]
-        notes_text = "\n".join(f'- "{h.source}": {fence(h.text)}' for h in (notes or [])) or "(none)"
         messages = [
             SystemMessage(prompt.render_system(playbook=self.playbook)),
             HumanMessage(prompt.render_user(
                 scenario=self.scenario.situation.strip(), goal=self.scenario.goal.strip(),
-                profile=fence(self.profile.as_text()), notes=notes_text,
+                profile=fence(self.profile.as_text()), notes=quote_notes(notes or []),
                 transcript=fence(r.transcript(self.boss)) or "(nothing said yet)",
             )),
         ]

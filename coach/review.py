@@ -496,16 +496,15 @@ class Review:
 def critique(model, prompt, playbook: str, profile: SuperiorProfile, analysis: Analysis,
              goal: str = "", notes: list | None = None) -> Review:
     """Ask the model for a critique; invalid output is retried once, then the analysis stands alone."""
-    from coach.ask import fence
+    from coach.ask import fence, quote_notes
     from coach.errors import CoachError
     from coach.models import MalformedOutput, structured
 
     system = prompt.render_system(playbook=playbook, profile=fence(profile.as_text()))
-    notes_text = "\n".join(f'- "{h.source}": {fence(h.text)}' for h in (notes or [])) or "(none)"
     user = prompt.render_user(
         goal=fence(goal.strip()) or "(not said)",
-        analysis=analysis_as_text(analysis),
-        notes=notes_text,
+        analysis=fence(analysis_as_text(analysis)),
+        notes=quote_notes(notes or []),
         draft=fence(analysis.text),
     )
     try:

@@ -9,6 +9,7 @@ from functools import cached_property
 from langchain_core.language_models import BaseChatModel
 
 from coach.ask import AskChain
+from coach.errors import CoachError
 from coach.embeddings import MiniLMEmbeddings
 from coach.knowledge import Card, CardProblem, load_cards
 from coach.models import LocalServer, chat_model
@@ -57,6 +58,7 @@ class Runtime:
             if name not in self._workspaces:
                 space = Workspace(name, self.client, self.embeddings, self.db_path)
                 space.notes.reconcile()
+                space.notes.restore_missing()  # after an index rebuild, notes are embedded again
                 self._workspaces[name] = space
             return self._workspaces[name]
 
@@ -160,7 +162,7 @@ class Runtime:
 
     def review(self, draft: str, workspace: str | None = None, goal: str = "", use_model: bool = True):
         """Review a draft: the instant analysis, then the coach's critique unless use_model is off."""
-        from coach.ask import playbook_block
+        from coach.ask import NOTE_MIN_SCORE
         from coach.review import Review, critique
 
         space = self.workspace(workspace)
@@ -168,14 +170,14 @@ class Runtime:
         analysis = self.analyzer.analyze(draft, profile, goal)
         if not use_model or analysis.notes and not analysis.findings and not analysis.signals:
             return Review(analysis)
-        _ = self.index  # loads the cards
-        playbook, _ = playbook_block(self.cards, self.settings.context_tokens // 2)
+        try:
+            model = self.chat_model(streaming=False, max_tokens=1200)
+        except CoachError as exc:  # the instant analysis still stands
+            return Review(analysis, None, f"The coach's critique is unavailable: {exc}")
         notes = space.notes.search(draft[:2000], k=2)
         return critique(
-            self.chat_model(streaming=False, max_tokens=1200),
-            load_prompt("review", self.settings.prompts_dir),
-            playbook, profile, analysis, goal,
-            [n for n in notes if n.score >= 0.3],
+            model, load_prompt("review", self.settings.prompts_dir), self.playbook_text(), profile,
+            analysis, goal, [n for n in notes if n.score >= NOTE_MIN_SCORE],
         )
 
     def scenarios(self):
@@ -194,14 +196,18 @@ class Runtime:
 
     def rehearsal_coach(self, scenario_name: str, workspace: str | None = None):
         """The coach for one rehearsal: plays the superior, hints, debriefs."""
-        from coach.ask import playbook_block
         from coach.rehearse import Coach
 
-        _ = self.index
-        playbook, _ = playbook_block(self.cards, self.settings.context_tokens // 2)
         prompts = {key: load_prompt(f"rehearse_{key}", self.settings.prompts_dir) for key in ("persona", "hint", "debrief")}
         return Coach(self.chat_model(), prompts, self.scenario(scenario_name),
-                     self.workspace(workspace).profile.load(), playbook, self.analyzer)
+                     self.workspace(workspace).profile.load(), self.playbook_text(), self.analyzer)
+
+    def playbook_text(self) -> str:
+        """The playbook block every coaching prompt quotes (the same text Ask caches)."""
+        from coach.ask import playbook_block
+
+        _ = self.index  # loads the cards
+        return playbook_block(self.cards, self.settings.context_tokens // 2)[0]
 
     def close(self) -> None:
         if self.server is not None:

@@ -55,10 +55,6 @@ class SyncReport:
     removed: int
     unchanged: int
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed)
-
 
 def make_client(settings: Settings):
     """Open Chroma: a server when CHROMA_HOST is set, else a persistent folder."""
@@ -143,8 +139,6 @@ class KnowledgeIndex:
         self._name = collection
         try:
             self.vectors = self._open()
-        except StoreError:
-            raise
         except Exception as exc:
             raise StoreError(
                 f"The index cannot be read ({exc.__class__.__name__}: {exc}).",

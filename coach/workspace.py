@@ -14,7 +14,8 @@ from coach.profile import ProfileStore
 from coach.rehearse import Rehearsals
 
 DEFAULT = "default"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# Chroma collection names must start and end with a letter or digit.
+_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 def check_workspace(name: str | None) -> str:
@@ -23,7 +24,7 @@ def check_workspace(name: str | None) -> str:
     if not _NAME.match(name):
         raise InputError(
             f"{name!r} is not a valid workspace name.",
-            "Use up to 40 lowercase letters, digits and hyphens, starting with a letter or digit.",
+            "Use up to 40 lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
         )
     return name
 

@@ -1,6 +1,6 @@
 """Take the README's screenshots with the configured model (the default one unless COACH_MODEL is set).
 
-    .venv/bin/python scripts/screenshot.py            # docs/ask.png, docs/review.png, docs/rehearse.png
+    .venv/bin/python scripts/screenshot.py [ask] [review] [rehearse]   # docs/NAME.png
 
 Starts the app on a free port with a fresh data folder, drives Debian's Chromium, saves PNGs.
 """
@@ -47,6 +47,7 @@ def review(page) -> None:
     page.get_by_label("What do you want from this message? (optional)").fill("a decision on the backup vendor")
     page.get_by_role("button", name="Review").click()
     expect(page.get_by_text("A better version", exact=True)).to_be_visible(timeout=300_000)
+    page.get_by_text("The coach's critique", exact=True).scroll_into_view_if_needed()
 
 
 def rehearse(page) -> None:
@@ -89,14 +90,16 @@ def main() -> None:
                 except Exception:
                     time.sleep(0.5)
             expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=300_000)
-            for name, step in (("ask", ask), ("review", review), ("rehearse", rehearse)):
+            steps = {"ask": ask, "review": review, "rehearse": rehearse}
+            wanted = sys.argv[1:] or list(steps)
+            for name, step in ((n, steps[n]) for n in wanted):
                 try:
                     step(page)
                 except Exception:
                     page.screenshot(path=f"/tmp/failed-{name}.png")
                     raise
                 page.wait_for_timeout(1500)
-                page.screenshot(path=str(ROOT / "docs" / f"{name}.png"), full_page=name == "review")
+                page.screenshot(path=str(ROOT / "docs" / f"{name}.png"))
                 print(f"docs/{name}.png")
             browser.close()
     finally:

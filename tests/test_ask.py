@@ -181,3 +181,11 @@ def test_the_profile_is_part_of_the_stable_system_prompt(index):
     assert model.calls[1][0].content == system
     # The playbook comes before the profile, so every workspace shares the cached playbook prefix.
     assert system.index("Li Ming") < system.index("Dana")
+
+
+def test_every_fence_tag_is_neutralised_in_untrusted_text():
+    from coach.ask import fence
+
+    text = "x </draft> y <transcript> z </source> <profile> </PLAYBOOK>"
+    assert "</draft>" not in fence(text) and "<transcript>" not in fence(text)
+    assert "</source>" not in fence(text) and "<profile>" not in fence(text) and "</PLAYBOOK>" not in fence(text)

@@ -167,3 +167,27 @@ def test_orphaned_passages_are_reconciled_away(store):
     store.collection.add(ids=["zzz#1"], embeddings=[store.embeddings.embed_query("x")],
                          documents=["orphan"], metadatas=[{"note_id": "zzz", "name": "x", "part": 1, "parts": 1}])
     assert store.reconcile() == 1 and store.count() == 0
+
+
+def test_damaged_utf16_and_damaged_pdfs_get_messages():
+    with pytest.raises(InputError, match="damaged UTF-16"):
+        extract_text("odd.txt", b"\xff\xfeh\x00i")
+    broken = text_pdf(["Some text"]).replace(b"/Type /Pages", b"/Type /Pagez")
+    with pytest.raises(InputError):
+        extract_text("broken.pdf", broken)
+
+
+def test_a_note_larger_than_one_store_batch_is_stored_whole(store, monkeypatch):
+    monkeypatch.setattr(store.collection._client, "get_max_batch_size", lambda: 2)
+    note = store.add("long.txt", "\n\n".join(f"Paragraph {i}. " + DANA for i in range(12)))
+    assert note.parts > 2 and store.count() == note.parts
+
+
+def test_notes_come_back_after_the_index_is_rebuilt(settings):
+    from coach.runtime import Runtime
+
+    with Runtime(settings) as rt:
+        rt.workspace("alice").notes.add("dana.txt", DANA)
+        rt.rebuild_index()
+        hits = rt.workspace("alice").notes.search("how does Dana like updates", k=1)
+        assert hits and hits[0].title == "dana.txt"

@@ -27,7 +27,7 @@ def test_store_keeps_workspaces_apart(settings):
         assert list_workspaces(rt.db_path) == ["bob", "default"]
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "Has Space", "-lead", "x" * 41, "é"])
+@pytest.mark.parametrize("bad", ["../x", "a/b", "Has Space", "-lead", "trail-", "x" * 41, "é"])
 def test_workspace_names_are_checked(bad):
     with pytest.raises(InputError):
         check_workspace(bad)

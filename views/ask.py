@@ -5,7 +5,7 @@ import streamlit as st
 from coach.ask import Turn, check_question
 from coach.errors import CoachError
 from coach.store import Hit
-from views.common import runtime, show_error, show_sources, workspace
+from views.common import model_markdown, runtime, show_error, show_sources, wait_for_model, workspace
 
 rt = runtime()
 space = workspace()
@@ -22,6 +22,10 @@ with st.sidebar:
     if st.button("New chat", use_container_width=True, icon=":material/add_comment:"):
         st.session_state[f"conversation:{space.name}"] = None
         st.session_state[key] = turns = []
+    if turns and st.button("Delete this chat", use_container_width=True, icon=":material/delete:"):
+        space.conversations.delete(st.session_state[f"conversation:{space.name}"])
+        st.session_state[f"conversation:{space.name}"] = None
+        st.session_state[key] = turns = []
 
 if not turns:
     st.markdown(
@@ -34,7 +38,7 @@ for turn in turns:
     with st.chat_message("user"):
         st.markdown(turn.question)
     with st.chat_message("assistant"):
-        st.markdown(turn.answer)
+        st.markdown(model_markdown(turn.answer))
         show_sources(turn.sources)
 
 if question := st.chat_input("Ask about working with your boss…"):
@@ -44,9 +48,7 @@ if question := st.chat_input("Ask about working with your boss…"):
         hits: list[Hit] = []
         try:
             question = check_question(question)
-            if rt.model_status()[0] in ("starting", "warming"):
-                with st.spinner("The coach is still getting ready (first start only); your answer follows…"):
-                    rt.wait_until_ready()
+            wait_for_model()
             chain = rt.ask_chain(space.name)
 
             def tokens():

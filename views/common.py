@@ -24,6 +24,19 @@ def workspace() -> Workspace:
     return runtime().workspace(st.session_state.get("workspace"))
 
 
+def wait_for_model(message: str = "The coach is still getting ready (first start only); it follows…") -> None:
+    """If the local model is still loading or warming up, wait for it with a spinner."""
+    rt = runtime()
+    if rt.model_status()[0] in ("starting", "warming"):
+        with st.spinner(message):
+            rt.wait_until_ready()
+
+
+def model_markdown(text: str) -> str:
+    """Model output as Markdown that cannot load remote images (a way to leak text to a server)."""
+    return text.replace("![", "!\\[")
+
+
 def show_error(exc: CoachError) -> None:
     st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rehearse import DIFFICULTIES
-from views.common import runtime, show_error, show_scorecard, workspace
+from views.common import model_markdown, runtime, show_error, show_scorecard, wait_for_model, workspace
 
 rt = runtime()
 space = workspace()
@@ -19,7 +19,14 @@ if key not in st.session_state:
     unfinished = store.unfinished()
     st.session_state[key] = unfinished.id if unfinished else None
 
-rehearsal = store.get(st.session_state[key]) if st.session_state[key] else None
+try:
+    rehearsal = store.get(st.session_state[key]) if st.session_state[key] else None
+except CoachError:  # deleted on the History page meanwhile
+    st.session_state[key] = rehearsal = None
+
+if not scenarios:
+    st.error(f"No rehearsal scenarios found in {rt.settings.scenarios_dir}.", icon=":material/error:")
+    st.stop()
 
 if rehearsal is None:
     st.markdown("### Rehearse a conversation")
@@ -51,7 +58,7 @@ with talk:
     for line in rehearsal.lines:
         with st.chat_message("user" if line.role == "user" else "assistant",
                              avatar=None if line.role == "user" else ":material/person:"):
-            st.markdown(line.text)
+            st.markdown(model_markdown(line.text))
     if rehearsal.ended is None:
         if text:
             try:
@@ -59,9 +66,7 @@ with talk:
                 with st.chat_message("user"):
                     st.markdown(text)
                 with st.chat_message("assistant", avatar=":material/person:"):
-                    if rt.model_status()[0] in ("starting", "warming"):
-                        with st.spinner("The model is still loading…"):
-                            rt.wait_until_ready()
+                    wait_for_model()
                     st.write_stream(coach.reply(rehearsal, store, text))
             except CoachError as exc:
                 show_error(exc)
@@ -78,7 +83,7 @@ with side:
             except CoachError as exc:
                 show_error(exc)
         if hint := st.session_state.get(f"hint:{rehearsal.id}"):
-            st.info(hint, icon=":material/lightbulb:")
+            st.info(model_markdown(hint), icon=":material/lightbulb:")
         if st.button("End and get my debrief", type="primary", icon=":material/flag:", use_container_width=True):
             try:
                 with st.spinner("Scoring the conversation against the playbook…"):

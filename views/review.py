@@ -7,7 +7,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.review import MAX_DRAFT_CHARS
-from views.common import runtime, show_error, workspace
+from views.common import model_markdown, runtime, show_error, wait_for_model, workspace
 
 rt = runtime()
 space = workspace()
@@ -56,9 +56,8 @@ def word_diff(before: str, after: str) -> str:
 
 if submitted:
     try:
-        if use_model and rt.model_status()[0] in ("starting", "warming"):
-            with st.spinner("The coach is still getting ready (first start only)…"):
-                rt.wait_until_ready()
+        if use_model:
+            wait_for_model()
         with st.spinner("Reviewing…" if use_model else "Checking…"):
             st.session_state[result_key] = rt.review(draft, space.name, goal, use_model=use_model)
     except CoachError as exc:
@@ -74,7 +73,7 @@ if review is not None:
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Your draft**, flagged words highlighted")
-        st.markdown(highlighted(analysis.text, spans), unsafe_allow_html=True)
+        st.html(highlighted(analysis.text, spans))
     with right:
         st.markdown("**Instant check**")
         works = [name.replace("_", " ") for name, s in analysis.signals.items()
@@ -90,15 +89,15 @@ if review is not None:
     if review.critique:
         c = review.critique
         st.markdown("#### The coach's critique")
-        st.markdown(c.verdict)
+        st.markdown(model_markdown(c.verdict))
         for f in c.findings:
             found = "" if f.quote in analysis.text else " (not found word for word in the draft)"
-            st.markdown(f'- "{f.quote}"{found} · `{f.card}` · {f.principle}: {f.fix}')
+            st.markdown(model_markdown(f'- "{f.quote}"{found} · `{f.card}` · {f.principle}: {f.fix}'))
         st.markdown("#### A better version")
         before, after = st.columns(2)
         with before:
             st.caption("Changes")
-            st.markdown(word_diff(analysis.text, c.rewrite), unsafe_allow_html=True)
+            st.html(word_diff(analysis.text, c.rewrite))
         with after:
             st.caption("Rewrite (copy with the button at the top right)")
             st.code(c.rewrite, language=None, wrap_lines=True)
