@@ -80,7 +80,6 @@ def decode_text(data: bytes, name: str) -> str:
 
 def _pdf_text(data: bytes, name: str) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -1,4 +1,6 @@
 import importlib.util
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,37 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture(scope="session")
 def embeddings() -> MiniLMEmbeddings:
     return MiniLMEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def playbook_index(tmp_path_factory, embeddings):
+    """The shipped playbook in a real embedded Chroma, built once for the tests that only read it."""
+    from coach.knowledge import load_cards
+    from coach.store import KnowledgeIndex, make_client
+
+    settings = Settings(COACH_DATA_DIR=tmp_path_factory.mktemp("playbook"))
+    index = KnowledgeIndex(make_client(settings), embeddings)
+    index.sync(load_cards(settings.knowledge_dir)[0])
+    return index
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, what: str, seconds: float = 90) -> None:
+    """Wait until a server we started listens on 127.0.0.1:port; fail the test if it does not."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"{what} did not start")
 
 
 @pytest.fixture

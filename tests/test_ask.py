@@ -8,17 +8,14 @@ from coach.ask import MAX_QUESTION_CHARS, AskChain, Turn, estimate_tokens
 from coach.errors import InputError, ModelUnavailable
 from coach.knowledge import load_cards
 from coach.prompts import load_prompt
-from coach.settings import REPO_DIR, Settings
-from coach.store import Hit, KnowledgeIndex, make_client
+from coach.settings import REPO_DIR
+from coach.store import Hit, make_client
 from tests.fakes import RecordingChatModel
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory, embeddings):
-    settings = Settings(COACH_DATA_DIR=tmp_path_factory.mktemp("data"))
-    index = KnowledgeIndex(make_client(settings), embeddings)
-    index.sync(load_cards(settings.knowledge_dir)[0])
-    return index
+@pytest.fixture
+def index(playbook_index):
+    return playbook_index
 
 
 def make_chain(index, model, **kwargs) -> AskChain:

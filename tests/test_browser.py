@@ -1,8 +1,6 @@
 """One real browser (Debian's Chromium, driven by Playwright) against the running app."""
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -11,16 +9,10 @@ from pathlib import Path
 import pytest
 
 from coach.settings import REPO_DIR
-from tests.conftest import tiny_model_path
+from tests.conftest import free_port, tiny_model_path, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,16 +31,7 @@ def app_url(tmp_path):
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
+    wait_for_port(port, proc, "streamlit")
     yield f"http://127.0.0.1:{port}"
     stop(proc)
 

@@ -1,4 +1,3 @@
-import sqlite3
 
 from coach.ask import Turn
 from coach.db import MIGRATIONS, connect

@@ -1,6 +1,5 @@
 """End to end through the real embedded llama.cpp server (xllamacpp) with the tiny SmolLM2 model."""
 
-import time
 
 import pytest
 from pydantic import BaseModel, Field

@@ -1,31 +1,18 @@
 """Retrieval with the real embeddings and real Chroma (embedded, and a `chroma run` server)."""
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from coach.errors import StoreError
-from coach.knowledge import load_cards
 from coach.runtime import Runtime
-from coach.store import KnowledgeIndex, make_client
+from tests.conftest import free_port, wait_for_port
 
 QUESTIONS = yaml.safe_load((Path(__file__).parent / "data" / "retrieval_questions.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def playbook_index(tmp_path_factory, embeddings):
-    from coach.settings import Settings
-
-    settings = Settings(COACH_DATA_DIR=tmp_path_factory.mktemp("data"))
-    index = KnowledgeIndex(make_client(settings), embeddings)
-    index.sync(load_cards(settings.knowledge_dir)[0])
-    return index
 
 
 @pytest.mark.parametrize("case", QUESTIONS, ids=[c["q"][:40] for c in QUESTIONS])
@@ -96,12 +83,6 @@ def test_a_corrupt_index_gets_a_clear_error_and_is_rebuilt_without_deleting_it(s
     assert len(kept) == 1 and (kept[0] / "chroma.sqlite3").exists()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     port = free_port()
@@ -111,16 +92,7 @@ def chroma_server(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start")
+    wait_for_port(port, proc, "chroma run", 60)
     yield port
     proc.terminate()
     proc.wait(timeout=20)
