@@ -10,6 +10,7 @@ a `chroma run` server started on 127.0.0.1 for the run.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import socket
 import statistics
@@ -80,7 +81,8 @@ def chroma_server(path: Path) -> tuple[subprocess.Popen, int]:
         port = s.getsockname()[1]
     chroma = Path(sys.executable).with_name("chroma")
     proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()

@@ -1,5 +1,6 @@
 """Retrieval with the real embeddings and real Chroma (embedded, and a `chroma run` server)."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,7 @@ def chroma_server(tmp_path):
         [str(chroma), "run", "--path", str(tmp_path / "server"), "--port", str(port), "--host", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     wait_for_port(port, proc, "chroma run", 60)
     yield port

@@ -6,6 +6,7 @@ from coach.errors import CoachError
 from coach.rehearse import DIFFICULTIES
 from views.common import model_markdown, runtime, show_error, show_scorecard, wait_for_model, workspace
 
+st.set_page_config(layout="wide")  # the conversation and the hint sit side by side
 rt = runtime()
 space = workspace()
 store = space.rehearsals

@@ -9,6 +9,7 @@ from coach.errors import CoachError
 from coach.review import MAX_DRAFT_CHARS
 from views.common import model_markdown, runtime, show_error, wait_for_model, workspace
 
+st.set_page_config(layout="wide")  # the draft, the findings and the rewrite sit side by side
 rt = runtime()
 space = workspace()
 result_key = f"review-result:{space.name}"
