@@ -25,6 +25,9 @@ def _print_sources(hits: list[Hit]) -> None:
 
 
 def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.workspace == "default":
+        # Loads the saved prompt prefix from the last start, so the question is answered warm.
+        rt.warm_up()
     chain = rt.ask_chain(args.workspace)
     hits: list[Hit] = []
     answer = []

@@ -152,6 +152,8 @@ class LocalServer:
             params.cache_prompt = True
             params.warmup = False
             params.verbosity = -1  # llama.cpp logs nothing: prompts may contain private notes
+            self.settings.kv_cache_dir.mkdir(parents=True, exist_ok=True)
+            params.slot_save_path = str(self.settings.kv_cache_dir) + os.sep
             self._server = xllamacpp.Server(params)
             self.state, self.detail = "ready", f"{self.model_path.name} ready"
         except CoachError as exc:
@@ -190,6 +192,29 @@ class LocalServer:
     @property
     def base_url(self) -> str:
         return f"{self._server.listening_address}/v1" if self._server else ""
+
+    def _slot(self, action: str, filename: str) -> bool:
+        import httpx
+
+        try:
+            reply = httpx.post(f"{self._server.listening_address}/slots/0", params={"action": action},
+                               json={"filename": filename}, timeout=120)
+        except httpx.HTTPError:
+            return False
+        return reply.status_code == 200
+
+    def restore_prefix(self, filename: str) -> bool:
+        """Load a saved prompt prefix into the server's cache, if the file is there."""
+        return (self.settings.kv_cache_dir / filename).is_file() and self._slot("restore", filename)
+
+    def save_prefix(self, filename: str) -> bool:
+        """Save the server's cache (the prefix just evaluated) and drop older saved prefixes."""
+        if not self._slot("save", filename):
+            return False
+        for old in self.settings.kv_cache_dir.glob("*.bin"):
+            if old.name != filename:
+                old.unlink(missing_ok=True)
+        return True
 
     def close(self) -> None:
         """Stop the server and free the model."""

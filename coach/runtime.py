@@ -95,17 +95,32 @@ class Runtime:
             self.warming = True
             threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
 
-    def warm_up(self) -> bool:
-        """Send the Ask system prompt once so the server caches it; return whether it worked."""
+    def warm_up(self) -> str:
+        """Put the Ask prompt's stable prefix in the server's cache: "restored" from disk when an
+        earlier start saved it, else "evaluated" (and saved for next time); "failed" otherwise."""
+        import hashlib
+
         from langchain_core.messages import HumanMessage
 
         self.warming = True
         try:
             chain = self.ask_chain()
+            server = self.server if self._model is None and self.settings.backend == "local" else None
+            name = ""
+            if server is not None:
+                server.wait()
+                key = f"{server.model_path}:{self.settings.context_tokens}:{chain.system.content}"
+                name = f"ask-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+                if server.restore_prefix(name):
+                    return "restored"
             self.chat_model(max_tokens=1, streaming=False).invoke([chain.system, HumanMessage("Hello")])
-            return True
+            # Saved right after the prefix alone was evaluated: the file holds the playbook and
+            # the profile, never notes or a conversation.
+            if server is not None:
+                server.save_prefix(name)
+            return "evaluated"
         except Exception:  # warming is an optimisation; a real request reports the failure
-            return False
+            return "failed"
         finally:
             self.warming = False
 

@@ -102,3 +102,8 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
+    @property
+    def kv_cache_dir(self) -> Path:
+        """Saved model state of the stable prompt prefix (playbook and profile, never notes)."""
+        return self.data_dir / "kv-cache"
+

@@ -84,3 +84,28 @@ def test_a_missing_model_file_fails_the_server_with_a_clear_message(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist"):
         srv.wait(timeout=30)
     assert srv.state == "failed"
+
+
+def test_the_stable_prefix_is_saved_and_restored_by_the_next_start(tmp_path):
+    from coach.settings import Settings
+    from tests.conftest import tiny_model_path
+
+    settings = Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()),
+                        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2)
+    with Runtime(settings) as first:
+        first.start_model(background=False)
+        assert first.warm_up() == "evaluated"
+    saved = list(settings.kv_cache_dir.glob("ask-*.bin"))
+    assert len(saved) == 1
+    with Runtime(settings) as second:
+        second.start_model(background=False)
+        assert second.warm_up() == "restored"
+        pieces = list(second.ask_chain().stream("How do I tell my boss about a mistake?"))
+        assert any(isinstance(p, str) and p for p in pieces)
+    # A changed prefix (the profile was edited) saves a new file and drops the old one.
+    with Runtime(settings) as third:
+        third.workspace().profile.set("name", "Dana")
+        third.start_model(background=False)
+        assert third.warm_up() == "evaluated"
+    assert [p.name for p in settings.kv_cache_dir.glob("ask-*.bin")] != [saved[0].name]
+    assert len(list(settings.kv_cache_dir.glob("ask-*.bin"))) == 1
