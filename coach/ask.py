@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
-from coach.errors import InputError
+from coach.errors import check_size
 from coach.knowledge import Card
 from coach.models import model_errors
 from coach.notes import NoteStore
@@ -44,15 +44,12 @@ def estimate_tokens(text: str) -> int:
 
 def check_question(question: str) -> str:
     """Return the question stripped, or raise InputError saying what to change."""
-    question = (question or "").strip()
-    if not question:
-        raise InputError("The question is empty.", "Type what you would like advice on.")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InputError(
-            f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}.",
-            "Shorten it to the situation and what you want to know.",
-        )
-    return question
+    return check_size(
+        (question or "").strip(), MAX_QUESTION_CHARS,
+        empty=("The question is empty.", "Type what you would like advice on."),
+        too_long=("The question is {length} characters long; the limit is {limit}.",
+                  "Shorten it to the situation and what you want to know."),
+    )
 
 
 @dataclass

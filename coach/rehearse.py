@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from coach.ask import fence, quote_notes
 from coach.db import connect
-from coach.errors import InputError
+from coach.errors import InputError, check_size
 from coach.models import model_errors, structured
 from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
@@ -218,15 +218,12 @@ class Rehearsals:
 
 
 def check_turn(text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise InputError("Your turn is empty.", "Type what you would say to your superior.")
-    if len(text) > MAX_TURN_CHARS:
-        raise InputError(
-            f"That turn is {len(text):,} characters; the limit is {MAX_TURN_CHARS:,}.",
-            "Say it the way you would in the room: a few sentences at a time.",
-        )
-    return text
+    return check_size(
+        (text or "").strip(), MAX_TURN_CHARS,
+        empty=("Your turn is empty.", "Type what you would say to your superior."),
+        too_long=("That turn is {length} characters; the limit is {limit}.",
+                  "Say it the way you would in the room: a few sentences at a time."),
+    )
 
 
 class Coach:

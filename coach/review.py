@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from coach.embeddings import MiniLMEmbeddings
-from coach.errors import InputError
+from coach.errors import check_size
 from coach.profile import SuperiorProfile
 
 MAX_DRAFT_CHARS = 100_000
@@ -94,14 +94,13 @@ class Analysis:
 
 def check_draft(text: str) -> str:
     """Return the draft, or raise InputError for an empty or oversized one."""
-    if not (text or "").strip():
-        raise InputError("The draft is empty.", "Paste the email, chat message or agenda you want reviewed.")
-    if len(text) > MAX_DRAFT_CHARS:
-        raise InputError(
-            f"The draft is {len(text):,} characters; the limit is {MAX_DRAFT_CHARS:,}.",
-            "Review one message at a time; a message to your boss this long will not be read anyway.",
-        )
-    return text
+    # Not stripped: finding spans are offsets into the text as the user wrote it.
+    return check_size(
+        text, MAX_DRAFT_CHARS,
+        empty=("The draft is empty.", "Paste the email, chat message or agenda you want reviewed."),
+        too_long=("The draft is {length} characters; the limit is {limit}.",
+                  "Review one message at a time; a message to your boss this long will not be read anyway."),
+    )
 
 
 _SENTENCE = re.compile(r"[^\n.!?]+(?:[.!?]+|$)", re.MULTILINE)
