@@ -169,7 +169,8 @@ def cmd_profile(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
-    from coach.review import check_draft
+    from coach.analysis import check_draft
+    from coach.present import review_markdown
 
     if args.file == "-":
         draft = sys.stdin.read()
@@ -182,27 +183,12 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
         from coach.notes import decode_text
 
         draft = decode_text(data, path.name)
-    review = rt.review(check_draft(draft), args.workspace, args.goal or "", use_model=not args.no_llm)
+    review = rt.review(check_draft(draft), args.workspace, args.goal or "", use_model=not args.no_llm,
+                       approach=args.approach)
     if args.json:
         print(json.dumps(review.as_dict(), indent=2, ensure_ascii=False))
-        return 0
-    analysis = review.analysis
-    for note in analysis.notes:
-        print(f"note: {note}")
-    print("Instant analysis:")
-    for f in analysis.findings:
-        where = f'  "{f.span.quote}"' if f.span else ""
-        print(f"  [{f.category}: {f.topic}] {f.message}{where}")
-    if not analysis.findings:
-        print("  Nothing flagged.")
-    if review.critique:
-        c = review.critique
-        print(f"\nCoach's verdict: {c.verdict}")
-        for f in c.findings:
-            print(f'  - "{f.quote}" [{f.card}] {f.principle}: {f.fix}')
-        print(f"\nRewrite:\n{c.rewrite}")
-    elif review.note:
-        print(f"\n{review.note}")
+    else:
+        print(review_markdown(review))
     return 0
 
 
@@ -288,6 +274,34 @@ def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.training import print_reports
+
+    if args.what == "detector":
+        from coach.detector import WEIGHTS, train
+
+        examples, reports = train(rt.embeddings)
+        print_reports(reports, f"Detector: {len(examples)} training phrasings")
+        print(f"Saved {WEIGHTS}")
+    return 0
+
+
+def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach import evaluate
+
+    figures = {}
+    if args.what == "review":
+        names = list(evaluate.REVIEW_SETS) if args.set == "all" else [args.set]
+        for name in names:
+            f = evaluate.evaluate_review(rt.analyzer, evaluate.REVIEW_SETS[name])
+            figures[name] = f.as_dict()
+            if not args.json:
+                evaluate.print_review(f, f"{name} ({evaluate.REVIEW_SETS[name].name})")
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from coach.profile import FIELDS
 
@@ -330,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--json", action="store_true", help="print myths, signals, findings and rewrite as JSON")
     review.add_argument("--no-llm", action="store_true", help="only the instant analysis, no model")
     review.add_argument("--goal", help="what you want from this message")
+    review.add_argument("--approach", choices=["gaps", "free"], default="gaps",
+                        help="gaps: the model fills the named gaps sentence by sentence (default); "
+                             "free: it rewrites the whole draft")
     review.set_defaults(func=cmd_review)
 
     from coach.rehearse import DIFFICULTIES
@@ -341,6 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--script", help="play your turns from this file, one per line")
     rehearse.add_argument("--json", action="store_true", help="print the transcript and scorecard as JSON")
     rehearse.set_defaults(func=cmd_rehearse)
+
+    train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
+    train.add_argument("what", choices=["detector"])
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
+    evaluate.add_argument("what", choices=["review"])
+    evaluate.add_argument("--set", default="blind", choices=["blind", "labelled", "heldout", "all"],
+                          help="which labelled set (review): blind is the one we report")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
 
     notes = sub.add_parser("notes", help="your own notes: add, list, show, rm, clear")
     notes.set_defaults(func=cmd_notes)

@@ -1,515 +1,401 @@
-"""Review: check a draft to one's superior, first instantly (rules and embeddings), then with the model.
+"""Review, stage 2: a better version of the draft, checked by the analysis before it is shown.
 
-Stage 1 (`analyze`) needs no language model and runs well under a second: it finds the playbook's
-three myths, the strategy signals, and tone and form problems, each with the exact span of text.
-Stage 2 (`critique`) asks the model for a verdict, findings and a rewrite, grounded in stage 1.
+The instant analysis (coach/analysis.py) says what works and which pitfalls the draft falls into,
+and where. The model only writes: either it fills the named gaps one sentence at a time ("gaps":
+replace this apology with the fact, add the ask, link this to their goal) while code keeps every
+other sentence as the person wrote it, or it rewrites the whole draft ("free"). Either way the
+result is analysed again: no myth, a clear ask when one is needed, every number, date and name
+kept and none invented. A failed rewrite is retried once with the failed checks; if it fails again
+the person is told plainly that no rewrite passed, and sees the analysis alone.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Literal
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Literal
 
-import numpy as np
-import yaml
+from langchain_core.messages import HumanMessage, SystemMessage
 
-from coach.embeddings import MiniLMEmbeddings
-from coach.errors import check_size
+from coach.analysis import MYTH_ADVICE, SIGNAL_NAMES, Analysis, Analyzer, Span
+from coach.ask import fence
+from coach.detector import MYTHS
+from coach.errors import CoachError
+from coach.models import model_errors
 from coach.profile import SuperiorProfile
+from coach.prompts import PromptFile
 
-MAX_DRAFT_CHARS = 100_000
-DATA = Path(__file__).parent / "data"
-# Labelled phrasings: a short hand-written set and a larger training set, both kept apart from
-# the labelled drafts the tests evaluate on.
-EXAMPLE_FILES = (DATA / "review_examples.yaml", DATA / "review_phrasings.yaml")
-MYTHS = ("myth-just-execute", "myth-independent-work", "myth-fear")
-# Nearest-neighbour vote: a sentence is flagged as a myth when at least VOTES of its NEIGHBOURS
-# nearest example phrasings carry that myth, and the closest of them is at least SIMILARITY.
-# Chosen by leave-one-out over the phrasings, favouring precision, not on the test drafts.
-NEIGHBOURS = 7
-VOTES = 4
-SIMILARITY = 0.45
-MIN_WORDS = 4  # headings and fragments are too short to judge by similarity
+Approach = Literal["gaps", "free"]
+MYTH_NAMES = {
+    "myth-just-execute": "leaving the whole decision to your boss",
+    "myth-independent-work": "treating your work as separate from your boss's goals",
+    "myth-fear": "holding back out of fear",
+}
 
-Category = Literal["myth", "signal", "tone", "form"]
+# ---- facts a rewrite must keep ------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,.:/]*(?:%|k|m|am|pm)?", re.IGNORECASE)
+_DATE_WORD = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|eod|eow)\b", re.IGNORECASE)
+_CAPITAL = re.compile(r"\b[A-Z][A-Za-z0-9&'-]*[A-Za-z0-9]\b")
+_NOT_NAMES = set(
+    "I I'm I'll I'd I've OK Ok Hi Hey Hello Dear Thanks Thank Best Cheers Regards Sorry Also And But So "
+    "The This That These Those It It's We We're We'll My Our Your You Please Just If When What How "
+    "Can Could Would Will Should Let Let's Happy Yes No Sure".split()
+)
+_PLACEHOLDER = re.compile(r"\[[^\]\n]{1,40}\]")
 
 
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    quote: str
+def _norm_number(token: str) -> str:
+    return token.lower().rstrip(".,:/").replace(",", "")
+
+
+def facts(text: str) -> list[str]:
+    """The numbers, dates and proper names in text: what a rewrite must not drop or change."""
+    found: dict[str, None] = {}
+    for m in _NUMBER.finditer(text):
+        found[_norm_number(m.group(0))] = None
+    for m in _DATE_WORD.finditer(text):
+        found[m.group(0).lower()] = None
+    for m in _CAPITAL.finditer(text):
+        word = m.group(0)
+        # A capital after a sentence start is just grammar; after a greeting or mid-sentence it is a name.
+        before = text[: m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?\n:" or before.endswith(("-", "•", "*"))
+        if word in _NOT_NAMES or (sentence_start and not word.isupper()):
+            continue
+        if _DATE_WORD.fullmatch(word):
+            continue
+        found[word] = None
+    return [f for f in found if f]
+
+
+def _has_fact(fact: str, text: str) -> bool:
+    if fact[0].isdigit() or fact[0] in "$£€":
+        return fact in {_norm_number(m.group(0)) for m in _NUMBER.finditer(text)}
+    if fact.islower():
+        return re.search(rf"\b{re.escape(fact)}\b", text, re.IGNORECASE) is not None
+    return re.search(rf"\b{re.escape(fact)}\b", text) is not None
+
+
+# ---- the check ----------------------------------------------------------------------------------
 
 
 @dataclass
-class Finding:
-    """One thing the analysis noticed, tied to the words that cause it."""
+class RewriteCheck:
+    """Whether a rewrite may be shown, and why not."""
 
-    code: str
-    category: Category
-    topic: str  # the playbook card it comes from
-    message: str  # what it is and what to do instead
-    span: Span | None = None
-    how: str = "rule"  # rule | similar: <example>
-
-
-@dataclass
-class Signal:
-    """A strategy signal: whether the draft shows it, and where."""
-
-    present: bool
-    span: Span | None = None
-    note: str = ""
-
-
-@dataclass
-class Analysis:
-    text: str
-    myths: list[Finding] = field(default_factory=list)
-    signals: dict[str, Signal] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # about the input itself (language, URL only…)
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    facts_total: int = 0
+    facts_kept: int = 0
+    analysis: Analysis | None = None
 
     def as_dict(self) -> dict:
-        def span(s: Span | None) -> dict | None:
-            return None if s is None else {"start": s.start, "end": s.end}
-
-        def finding(f: Finding) -> dict:
-            return {
-                "code": f.code, "category": f.category, "topic": f.topic, "message": f.message,
-                "span": span(f.span), "quote": f.span.quote if f.span else None, "how": f.how,
-            }
-
-        return {
-            "myths": [finding(f) for f in self.myths],
-            "signals": {k: {"present": s.present, "span": span(s.span), "quote": s.span.quote if s.span else None,
-                            "note": s.note} for k, s in self.signals.items()},
-            "findings": [finding(f) for f in self.findings],
-            "notes": self.notes,
-        }
+        return {"passed": self.passed, "problems": self.problems,
+                "facts_total": self.facts_total, "facts_kept": self.facts_kept}
 
 
-def check_draft(text: str) -> str:
-    """Return the draft, or raise InputError for an empty or oversized one."""
-    # Not stripped: finding spans are offsets into the text as the user wrote it.
-    return check_size(
-        text, MAX_DRAFT_CHARS,
-        empty=("The draft is empty.", "Paste the email, chat message or agenda you want reviewed."),
-        too_long=("The draft is {length} characters; the limit is {limit}.",
-                  "Review one message at a time; a message to your boss this long will not be read anyway."),
-    )
+def needs_ask(original: Analysis, goal: str = "") -> bool:
+    """A request or an update needs a clear ask; a two-line thank-you does not."""
+    words = len(original.text.split())
+    return bool(goal.strip()) or original.has("clear_ask") or original.has("raises_problem") or words >= 25
 
 
-_SENTENCE = re.compile(r"[^\n.!?]+(?:[.!?]+|$)", re.MULTILINE)
+def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: SuperiorProfile | None = None,
+                  goal: str = "") -> RewriteCheck:
+    """Analyse a rewrite: no myth, an ask where needed, the original's facts kept and none invented."""
+    problems = []
+    text = text.strip()
+    if not text:
+        return RewriteCheck(False, ["the rewrite is empty"])
+    analysis = analyzer.analyze(text, profile)
+    for myth in analysis.myths:
+        problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
+    if needs_ask(original, goal) and not analysis.has("clear_ask"):
+        problems.append("has no clear ask: say what you need from them and by when")
+    wanted = facts(original.text)
+    missing = [f for f in wanted if not _has_fact(f, text)]
+    if missing:
+        problems.append("drops or changes facts of the original: " + ", ".join(missing))
+    added = [f for f in facts(_PLACEHOLDER.sub("", text))
+             if (f[0].isdigit() or _DATE_WORD.fullmatch(f)) and not _has_fact(f, original.text)]
+    if added:
+        problems.append("invents numbers or dates that are not in the original: " + ", ".join(added))
+    return RewriteCheck(not problems, problems, len(wanted), len(wanted) - len(missing), analysis)
 
 
-def sentences(text: str) -> list[Span]:
-    """Split into sentences and lines (agendas, bullets), keeping character offsets."""
-    out = []
-    for m in _SENTENCE.finditer(text):
-        raw = m.group(0)
-        stripped = raw.strip(" \t-*•>")
-        if len(re.findall(r"\w+", stripped)) < 2:
-            continue
-        start = m.start() + raw.index(stripped)
-        out.append(Span(start, start + len(stripped), stripped))
-    return out
+# ---- what to fix: the named gaps ----------------------------------------------------------------
 
 
-def _rx(*patterns: str) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+@dataclass
+class Gap:
+    """One sentence for the model to write: a replacement, an addition after a sentence, or the ask."""
+
+    code: str
+    kind: Literal["replace", "after", "ask"]
+    instruction: str
+    span: Span | None = None
+    require: tuple[str, ...] = ()  # signals the new sentence must carry
 
 
-# ---- myth rules ---------------------------------------------------------------------------------
-DEFER = _rx(
-    r"\bjust tell me what (?:you want|to do)",
-    r"\bwhatever you (?:decide|think|prefer|want|say)",
-    r"\b(?:i'?ll|i will|happy to) (?:do|go with|follow|implement|execute) (?:whatever|whichever|what) you",
-    r"\b(?:your call|up to you|your decision)\b[^.?!\n]{0,40}\b(?:i'?ll|i will|just|follow|do it)",
-    r"\b(?:entirely|totally|completely) up to you\b",
-    r"\bno (?:opinion|preference)(?: on my (?:side|end|part))?\b",
-    r"\b(?:i'?ll|i will) (?:wait|hold off) (?:for|until) (?:your|you)",
-    r"\bnot my place to\b",
-    r"\byou'?re the boss\b",
-    r"\bjust say the word\b",
-    r"\bi'?ll (?:just )?(?:do|carry out) (?:what|whatever)(?:'s| is) decided\b",
-    r"\b(?:you|just) (?:decide|choose|pick|set|call)\b[^.?!\n]{0,40}\bi'?ll (?:do|execute|roll|implement|follow|run|go|make)",
-    r"\bi'?ll (?:just )?do (?:what|whatever) (?:i'?m|i am) told\b",
-    r"\bwhatever you (?:tell|ask|need) me\b",
-    r"\b(?:waiting|wait) (?:on|for) (?:your )?(?:instructions|direction|orders|marching orders)\b",
-    r"\b(?:not going to|won'?t|don'?t want to|rather not|not gonna) (?:weigh in|give (?:an|my) opinion|take a (?:side|position))",
-    r"\b(?:rather|prefer) you (?:make|take) (?:the|those|that|this) (?:call|calls|decision)",
-    r"\b(?:fine|happy|ok|okay) with (?:any|either|whatever|whichever)(?: of them| one| option)?\b",
-)
-OWN_VIEW = _rx(
-    r"\bi (?:would |'d )?(?:recommend|suggest|propose|prefer|lean towards?|vote for)\b",
-    r"\bmy (?:recommendation|proposal|suggestion|preference|plan|view|take)\b",
-    r"\boption [a-c1-3]\b", r"\b(?:two|three|a few) options\b", r"\bi'?d go with\b", r"\bi think we should\b",
-)
-INDEPENDENT = _rx(
-    r"\b(?:focus(?:ed|ing)?|working|concentrat\w+) on my own\b",
-    r"\bmy own (?:stuff|thing)\b",
-    r"\b(?:doesn'?t|does not|won'?t|will not|shouldn'?t) (?:really )?(?:affect|concern|involve|impact|matter to) you\b",
-    r"\bnot (?:really )?(?:related|relevant|connected) to (?:your|the team'?s?) (?:goals?|priorities|work|roadmap|targets?)\b",
-    r"\bdidn'?t (?:think|realise|realize) you(?:'d| would)? (?:need|want|care)",
-    r"\b(?:don'?t|do not) need (?:your|any) input\b",
-    r"\bregardless of (?:the|your|our) (?:team'?s? )?(?:roadmap|goals?|priorities|plan)",
-    r"\bon my own without (?:checking|asking|telling)\b",
-    r"\bseparate from (?:what you|your)\b",
-    r"\b(?:your|the team'?s?) (?:goals?|targets?|priorities) (?:don'?t|do not|aren'?t) (?:really )?(?:my|relevant)",
-    r"\bfor my own (?:use|purposes|benefit)\b", r"\bmy own (?:side|pet) (?:project|pipeline|thing)\b",
-    r"\b(?:not|isn'?t|wasn'?t) (?:really |directly )?(?:tied|linked|connected|related) to (?:what|anything|the \w+ work) you",
-    r"\b(?:no|not any) (?:input|feedback|sign-?off|help) (?:needed|required) from you\b",
-    r"\b(?:didn'?t|did not) (?:see a|see any|think there was a) (?:reason|need) to (?:run it by|loop you in|tell|involve|check with)",
-    r"\bwhat matters to me\b",
-    r"\b(?:matter|relevant|make a difference) (?:to you )?either way\b",
-    r"\b(?:is|are) (?:honestly |really |more )?your (?:thing|problem|business|concern|department)\b",
-    r"\bseparate from (?:the|your|our) (?:\w+ )?(?:goals?|priorities|plans?|work|targets?)\b",
-    r"\b(?:doesn'?t|won'?t|shouldn'?t) (?:affect|touch|involve) (?:anything|what) you",
-)
-LIGHT_APOLOGY = re.compile(
-    r"(?:(?:so )?sorry|apologies) (?:for|about) (?:the |my )?(?:slow|late|delayed)? ?(?:reply|response|delay|that|this)[^.!?]{0,40}[.!?]*",
-    re.IGNORECASE,
-)
-APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies|forgive me)\b", re.IGNORECASE)
-FEAR = _rx(
-    r"\bsorry (?:to|for) (?:bother|disturb|trouble|interrupt)\w*",
-    r"\b(?:i )?hate to (?:bother|disturb|trouble|ask)\b",
-    r"\bprobably nothing\b", r"\b(?:it'?s )?(?:only|just) a (?:tiny|small|little|minor) thing\b",
-    r"\bdidn'?t want to (?:worry|bother|upset|trouble) you\b",
-    r"\b(?:been )?holding off (?:on )?(?:telling|mentioning|raising)\b",
-    r"\bno need to (?:reply|respond|answer|get back)\b",
-    r"\b(?:feel free to|you can (?:just )?) (?:ignore|skip|disregard)\b",
-    r"\bstupid question\b", r"\bdon'?t be (?:mad|angry|upset)\b",
-    r"\b(?:afraid|scared|nervous|worried) to (?:bring|raise|tell|ask|mention)\b",
-    r"\bdidn'?t dare\b", r"\bkept it to myself\b",
-    r"\b(?:didn'?t|did not) want to (?:stress|worry|burden|bother|upset|alarm|pile (?:on|onto))",
-    r"\b(?:fix|sort|handle|solve|get) (?:it|this|things)(?: back up)? (?:quietly|myself|on my own) before\b",
-    r"\bbefore (?:you|anyone|it) (?:found|finds|noticed|notices|came up|comes up)\b",
-    r"\b(?:we|you) can (?:just |always )?(?:skip|drop) (?:it|this)\b", r"\b(?:totally |completely )?fine to skip\b",
-    r"\b(?:please )?don'?t be (?:annoyed|cross|disappointed)\b",
-    r"\bsorry to (?:bug|pester|nag|bother|trouble|interrupt)\b",
-    r"\b(?:it'?s )?(?:no|not a|not really a) big deal\b",
-    r"\b(?:hope|hoping) (?:this|it) (?:is ?n'?t|isn'?t|won'?t be) (?:a )?(?:silly|dumb|stupid)\b",
-)
+_INSTRUCTIONS = {
+    "myth-fear": "Rewrite this sentence so it states the fact plainly and asks for the help or decision "
+                 "needed, with no apology and without playing it down.",
+    "myth-just-execute": "Rewrite this sentence so the writer gives their own recommendation and then asks "
+                         "the boss to decide.",
+    "myth-independent-work": "Rewrite this sentence so it ties the work to the boss's goals{goals} and offers "
+                             "to check it fits their priorities.",
+    "blame": "Rewrite this sentence so it states the facts and the fix without blaming anyone.",
+    "feedback-not-constructive": "Write one sentence that follows this one and proposes a concrete change.",
+    "problem-without-options": "Write one sentence that follows this one and says what the writer proposes "
+                               "to do about it.",
+}
 
 
-# ---- signals and tone ---------------------------------------------------------------------------
-ASK = _rx(
-    r"\?\s*$", r"\b(?:can|could|would|will) you\b", r"\bplease\b", r"\bi need (?:your|you to|a decision)\b",
-    r"\b(?:approve|sign off|decide|confirm)\b[^.?!\n]{0,40}\bby\b", r"\bby (?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
-    r"\bnext steps?\b", r"\bmy ask\b", r"\bask:", r"\bdecision needed\b", r"\baction:",
-)
-PROBLEM = _rx(
-    r"\b(?:problem|issue|blocked|blocker|delay(?:ed)?|slip(?:ped|ping)?|risk|broke(?:n)?|fail(?:ed|ing)?|outage|bug|behind schedule|late|missed)\b"
-)
-GOALS = _rx(
-    r"\byour (?:goals?|priorit(?:y|ies)|targets?|okrs?|objectives?)\b", r"\bteam (?:goals?|priorit(?:y|ies)|targets?|okrs?)\b",
-    r"\b(?:okrs?|roadmap|quarterly (?:goals?|targets?)|q[1-4] (?:goals?|targets?|plan|launch))\b",
-    r"\b(?:supports?|helps?|serves?|ties? (?:in )?to|aligns? with)\b[^.?!\n]{0,40}\b(?:goals?|targets?|priorit\w+|launch|plan)\b",
-)
-FEEDBACK_TO_BOSS = _rx(
-    r"\byour (?:process|approach|decision|feedback style|meetings?|way of)\b", r"\bwhen you\b",
-    r"\bthe way you\b", r"\byou (?:always|never|keep)\b",
-)
-SUGGESTION = _rx(r"\bcould we\b", r"\bwhat if\b", r"\bi (?:suggest|propose|recommend)\b", r"\bwould it help\b", r"\bhow about\b", r"\bmight (?:we|it)\b")
-BLAME = _rx(
-    r"\bnot my fault\b", r"\b(?:they|he|she|you) (?:always|never)\b", r"\bbecause of (?:their|his|her|your)\b",
-    r"\b(?:their|his|her) (?:fault|mistake|incompetence)\b", r"\bblame\w*\b", r"\bthanks to (?:them|him|her)\b",
-)
-VAGUE = _rx(
-    r"\b(?:some|a few|various|certain) (?:issues|problems|things|stuff)\b", r"\b(?:asap|at some point|sometime|soon-ish)\b",
-    r"\b(?:stuff|things) (?:like that|etc)\b", r"\bkind of\b", r"\bsort of\b", r"\bsoon\b",
-)
-URL_ONLY = re.compile(r"^\s*(?:https?://\S+|www\.\S+)\s*$", re.IGNORECASE)
-WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-COMMON_EN = set(
-    "the a an and or to of in on for with is are was be it this that i you we my your our me can could "
-    "would will please thanks hi hello let know by about not do have has had if as at so but from".split()
-)
+def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "") -> list[Gap]:
+    """The named gaps in a draft, one per finding a single sentence can fix, in text order."""
+    out: list[Gap] = []
+    replaced: set[Span] = set()
+    goals = f" ({profile.goals.strip()})" if profile.goals.strip() else ""
+    for f in analysis.myths:
+        if f.span and f.span not in replaced:
+            replaced.add(f.span)
+            out.append(Gap(f.code, "replace", _INSTRUCTIONS[f.code].format(goals=goals), f.span))
+    for f in analysis.findings:
+        if f.code == "blame" and f.span:
+            whole = _sentence_at(analysis, f.span)
+            if whole not in replaced:
+                replaced.add(whole)
+                out.append(Gap(f.code, "replace", _INSTRUCTIONS["blame"], whole))
+        elif f.code in ("feedback-not-constructive", "problem-without-options") and f.span:
+            out.append(Gap(f.code, "after", _INSTRUCTIONS[f.code], _sentence_at(analysis, f.span)))
+    if needs_ask(analysis, goal) and not analysis.has("clear_ask"):
+        want = f"for {goal.strip()}" if goal.strip() else "for the decision or help they need"
+        out.append(Gap("no-clear-ask", "ask", f"Write one sentence that asks the boss {want}, and by when.",
+                       require=("clear_ask",)))
+    return sorted(out, key=lambda g: g.span.start if g.span else len(analysis.text) + 1)
 
 
-def _heading(line: str) -> bool:
-    """An agenda heading or item ("My goals for next quarter"): short and unpunctuated."""
-    return len(WORD.findall(line)) < 7 and not re.search(r"[.!?]$", line.strip())
-
-
-def _first(pattern: re.Pattern, text: str) -> Span | None:
-    m = pattern.search(text)
-    return Span(m.start(), m.end(), m.group(0)) if m else None
-
-
-def _sentence_of(span: Span, parts: list[Span]) -> Span:
-    for s in parts:
+def _sentence_at(analysis: Analysis, span: Span) -> Span:
+    for s, _ in analysis.sentences:
         if s.start <= span.start < s.end:
             return s
     return span
 
 
-class Analyzer:
-    """Stage 1 of Review: rules plus similarity to labelled example phrasings."""
-
-    def __init__(self, embeddings: MiniLMEmbeddings, files: tuple[Path, ...] = EXAMPLE_FILES) -> None:
-        self.embeddings = embeddings
-        self.examples: dict[str, list[str]] = {}
-        for path in files:
-            for label, texts in yaml.safe_load(path.read_text(encoding="utf-8")).items():
-                if not all(isinstance(t, str) for t in texts):
-                    raise ValueError(f"{path}: every {label} example must be a string (quote it)")
-                self.examples.setdefault(label, []).extend(texts)
-
-    @cached_property
-    def _example_vectors(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        labels, texts = [], []
-        for label, items in self.examples.items():
-            labels += [label] * len(items)
-            texts += items
-        return self.embeddings.embed(texts), np.array(labels), texts
-
-    def _similar(self, parts: list[Span]) -> dict[str, list[tuple[Span, str, float]]]:
-        """For each myth, the sentences whose nearest example phrasings mostly carry it."""
-        parts = [p for p in parts if len(WORD.findall(p.quote)) >= MIN_WORDS and not _heading(p.quote)]
-        if not parts:
-            return {}
-        vectors, labels, texts = self._example_vectors
-        sims = self.embeddings.embed([p.quote for p in parts]) @ vectors.T
-        nearest = np.argsort(-sims, axis=1)[:, :NEIGHBOURS]
-        found: dict[str, list[tuple[Span, str, float]]] = {}
-        for i, part in enumerate(parts):
-            for myth in MYTHS:
-                mine = [j for j in nearest[i] if labels[j] == myth]
-                if len(mine) >= VOTES and sims[i, mine[0]] >= SIMILARITY:
-                    found.setdefault(myth, []).append((part, texts[mine[0]], float(sims[i, mine[0]])))
-        return found
-
-    def analyze(self, text: str, profile: SuperiorProfile | None = None, goal: str = "") -> Analysis:
-        """Find myths, signals, tone and form issues, each with its span in text."""
-        text = check_draft(text)
-        profile = profile or SuperiorProfile()
-        result = Analysis(text=text)
-        parts = sentences(text)
-        words = WORD.findall(text)
-
-        if URL_ONLY.match(text) or not words:
-            result.notes.append(
-                "There is no message to review here, only a link or symbols. Paste the text you plan to send."
-            )
-            return result
-        if len(words) >= 5 and sum(w.lower() in COMMON_EN for w in words) / len(words) < 0.1:
-            result.notes.append(
-                "This does not look like English; the instant checks are written for English, so they "
-                "may miss things. The coach's critique below still reads it."
-            )
-
-        own_view = _first(OWN_VIEW, text)
-        similar = self._similar(parts)
-
-        def add_myth(topic: str, span: Span, how: str) -> None:
-            if any(f.topic == topic for f in result.myths):
-                return
-            result.myths.append(Finding(topic, "myth", topic, MYTH_ADVICE[topic], span, how))
-
-        for topic, pattern in (("myth-just-execute", DEFER), ("myth-independent-work", INDEPENDENT), ("myth-fear", FEAR)):
-            span = _first(pattern, text)
-            if topic == "myth-just-execute" and own_view:
-                continue  # deferring after giving your own view is a healthy ask for a decision
-            if span:
-                add_myth(topic, span, "rule")
-        apologies = list(APOLOGY.finditer(text))
-        if len(apologies) >= 2:
-            m = apologies[0]
-            add_myth("myth-fear", Span(m.start(), m.end(), m.group(0)), "rule: repeated apologies")
-        for topic, hits in similar.items():
-            if topic == "myth-just-execute" and own_view:
-                continue
-            if topic == "myth-fear":
-                # One conventional apology ("sorry for the slow reply") in a direct message is manners.
-                hits = [h for h in hits if not LIGHT_APOLOGY.fullmatch(h[0].quote)]
-            if hits:
-                part, example, score = max(hits, key=lambda h: h[2])
-                add_myth(topic, part, f"similar ({score:.2f}) to: {example}")
-
-        # Strategy signals.
-        ask = None
-        for part in parts:
-            if ASK.search(part.quote):
-                ask = part
-                break
-        result.signals["clear_ask"] = Signal(ask is not None, ask, "" if ask else "No question, request or next step found.")
-        result.signals["options_or_recommendation"] = Signal(own_view is not None, own_view)
-        goals_span = _first(GOALS, text)
-        if not goals_span and profile.goals:
-            keys = {w.lower() for w in WORD.findall(profile.goals) if len(w) > 4}
-            for m in WORD.finditer(text):
-                if m.group(0).lower() in keys:
-                    goals_span = Span(m.start(), m.end(), m.group(0))
-                    break
-        result.signals["connects_to_goals"] = Signal(goals_span is not None, goals_span)
-        problem = _first(PROBLEM, text)
-        result.signals["raises_problem"] = Signal(problem is not None, problem)
-        feedback = _first(FEEDBACK_TO_BOSS, text)
-        suggestion = _first(SUGGESTION, text) or own_view
-        result.signals["feedback_to_superior"] = Signal(
-            feedback is not None, feedback,
-            "" if not feedback else ("with a suggestion" if suggestion else "without a suggestion"),
-        )
-
-        findings = list(result.myths)
-        if not ask:
-            findings.append(Finding(
-                "no-clear-ask", "signal", "strategy-communicate",
-                "There is no clear ask or next step. End with what you need from them and by when.",
-            ))
-        if problem and not own_view and not suggestion:
-            findings.append(Finding(
-                "problem-without-options", "signal", "strategy-initiative",
-                "This raises a problem without options or a recommendation. Add what you propose to do.",
-                _sentence_of(problem, parts),
-            ))
-        if not goals_span and len(words) > 25:
-            findings.append(Finding(
-                "no-link-to-goals", "signal", "myth-independent-work",
-                "Nothing ties this to your superior's goals or priorities. Say why it matters to them.",
-            ))
-        if feedback and not suggestion:
-            findings.append(Finding(
-                "feedback-not-constructive", "signal", "strategy-feedback",
-                "This gives your superior feedback without a concrete suggestion. Add a specific example "
-                "and what you propose instead.",
-                _sentence_of(feedback, parts),
-            ))
-        if span := _first(BLAME, text):
-            findings.append(Finding(
-                "blame", "tone", "strategy-feedback",
-                "This reads as blame. Describe the facts and the fix instead of who is at fault.",
-                _sentence_of(span, parts),
-            ))
-        if span := _first(VAGUE, text):
-            findings.append(Finding(
-                "vague", "tone", "strategy-communicate",
-                "Vague wording. Say exactly what, how much and by when.", span,
-            ))
-        findings += _form_findings(text, words, profile)
-        result.findings = findings
-        return result
+_CLOSING = re.compile(r"^\s*(?:thanks|thank you|many thanks|best|cheers|regards|kind regards|br|talk soon|"
+                      r"sent from)\b[^\n]{0,40}$", re.IGNORECASE | re.MULTILINE)
 
 
-def _form_findings(text: str, words: list[str], profile: SuperiorProfile) -> list[Finding]:
-    """Length and format against the superior's stated preferences."""
-    prefs = f"{profile.update_detail} {profile.anything_else} {profile.annoyances}".lower()
-    out = []
-    wants_short = re.search(r"\b(?:short|brief|concise|headline|tl;?dr|one[- ]page|bullet)", prefs)
-    bullets = len(re.findall(r"^\s*(?:[-*•]|\d+[.)])\s+", text, re.MULTILINE))
-    if wants_short and len(words) > 150:
-        out.append(Finding(
-            "too-long", "form", "strategy-understand",
-            f"{len(words)} words, but your superior prefers it short ({profile.update_detail or 'profile'}). "
-            "Cut it to the headline, the facts and the ask.",
-        ))
-    elif not wants_short and len(words) > 300:
-        out.append(Finding(
-            "long", "form", "strategy-communicate",
-            f"{len(words)} words. Lead with the point and the ask; put detail after or in an attachment.",
-        ))
-    if "bullet" in prefs and bullets == 0 and len(words) > 40:
-        out.append(Finding(
-            "no-bullets", "form", "strategy-understand",
-            "Your superior prefers bullet points; this has none. Put the facts and the ask in bullets.",
-        ))
-    return out
+def _ask_position(text: str) -> int:
+    """Where an added ask goes: before the sign-off, else at the end."""
+    m = _CLOSING.search(text)
+    return m.start() if m else len(text.rstrip())
 
 
-MYTH_ADVICE = {
-    "myth-just-execute": "This leaves the whole decision to your superior. Share your own view: give "
-                         "options and say which you recommend, then ask for the decision.",
-    "myth-independent-work": "This treats your work as separate from your superior's goals. Say how it "
-                             "connects to what they need, and check it fits their priorities.",
-    "myth-fear": "This holds back out of fear (apologising, playing it down, or asking for no reply). "
-                 "Be direct and honest, and ask for the help or support you need.",
-}
-
-
-def analysis_as_text(analysis: Analysis) -> str:
-    """A compact rendering of stage 1 for the model's prompt."""
-    lines = []
-    for f in analysis.findings:
-        where = f' — "{f.span.quote}"' if f.span else ""
-        lines.append(f"- [{f.topic}] {f.message}{where}")
-    present = [k for k, s in analysis.signals.items() if s.present]
-    lines.append(f"- Signals present: {', '.join(present) or 'none'}")
-    return "\n".join(lines)
-
-
-__all__ = ["Analyzer", "Analysis", "Finding", "Signal", "Span", "check_draft", "asdict"]
-
-
-# ---- stage 2: the coach's critique --------------------------------------------------------------
-
-from pydantic import BaseModel, Field  # noqa: E402
-
-from coach.knowledge import TOPICS  # noqa: E402
-
-TopicKey = Literal[TOPICS]  # type: ignore[valid-type]
-
-
-class CritiqueFinding(BaseModel):
-    """One problem the coach found, tied to the draft's words and a playbook card."""
-
-    quote: str = Field(max_length=300, description="the exact words from the draft")
-    principle: str = Field(max_length=200, description="the playbook principle at stake")
-    card: TopicKey = Field(description="topic key of the playbook card")
-    fix: str = Field(max_length=400, description="what to write instead")
-
-
-class Critique(BaseModel):
-    """The coach's critique: a verdict, findings, and a rewritten draft."""
-
-    verdict: str = Field(max_length=500)
-    findings: list[CritiqueFinding] = Field(max_length=4)
-    rewrite: str = Field(max_length=6000)
+# ---- the review ---------------------------------------------------------------------------------
 
 
 @dataclass
 class Review:
-    """Both stages together; `critique` is None when the model was skipped or failed."""
+    """The analysis, and the rewrite that passed its check (or None, with the reason in note)."""
 
     analysis: Analysis
-    critique: Critique | None = None
-    note: str = ""  # why there is no critique, when there is none
+    rewrite: str | None = None
+    check: RewriteCheck | None = None
+    attempts: int = 0
+    approach: str = ""
+    note: str = ""
+    seconds: float = 0.0
+    first_token_seconds: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.analysis)
+
+    @property
+    def works(self) -> list[str]:
+        return works(self.analysis)
 
     def as_dict(self) -> dict:
         data = self.analysis.as_dict()
-        data["verdict"] = self.critique.verdict if self.critique else None
-        data["coach_findings"] = (
-            [f.model_dump() | {"found_in_draft": f.quote in self.analysis.text} for f in self.critique.findings]
-            if self.critique else []
-        )
-        data["rewrite"] = self.critique.rewrite if self.critique else None
-        data["note"] = self.note
+        data.update(verdict=self.verdict, works=self.works, rewrite=self.rewrite,
+                    rewrite_check=self.check.as_dict() if self.check else None,
+                    attempts=self.attempts, note=self.note)
         return data
 
 
-def critique(model, prompt, playbook: str, profile: SuperiorProfile, analysis: Analysis,
-             goal: str = "", notes: list | None = None) -> Review:
-    """Ask the model for a critique; invalid output is retried once, then the analysis stands alone."""
-    from coach.ask import fence, quote_notes
-    from coach.errors import CoachError
-    from coach.models import MalformedOutput, structured
+def works(analysis: Analysis) -> list[str]:
+    """What the draft already does well, in words."""
+    return [SIGNAL_NAMES[k] for k in ("clear_ask", "options_or_recommendation", "connects_to_goals",
+                                      "owns_problem", "constructive_suggestion") if analysis.has(k)]
 
-    system = prompt.render_system(playbook=playbook, profile=fence(profile.as_text()))
-    user = prompt.render_user(
-        goal=fence(goal.strip()) or "(not said)",
-        analysis=fence(analysis_as_text(analysis)),
-        notes=quote_notes(notes or []),
-        draft=fence(analysis.text),
-    )
-    try:
-        result = structured(model, Critique, [("system", system), ("human", user)])
-    except MalformedOutput as exc:
-        return Review(analysis, None, f"{exc.message} Only the instant analysis is shown. {exc.hint}")
-    except CoachError as exc:
-        return Review(analysis, None, f"The coach's critique is unavailable: {exc.message} {exc.hint}".strip())
-    return Review(analysis, result)
+
+def verdict(analysis: Analysis) -> str:
+    """One line on the draft, decided from the analysis, not by the model."""
+    if analysis.notes and not analysis.sentences:
+        return analysis.notes[0]
+    myths = [MYTH_NAMES[m.topic] for m in analysis.myths]
+    others = [f for f in analysis.findings if f.category != "myth"]
+    if not myths and not others:
+        return "Ready to send: " + (", ".join(works(analysis)) or "nothing to fix") + "."
+    parts = []
+    if myths:
+        parts.append(f"falls into {len(myths)} pitfall{'s' if len(myths) > 1 else ''} ({'; '.join(myths)})")
+    if others:
+        parts.append("; ".join(f.message.split(".")[0].lower() for f in others[:2]))
+    return "This draft " + ", and ".join(parts) + "."
+
+
+class Restart(str):
+    """Yielded by Rewriter.stream when a rewrite failed its check and a new one begins: the text
+    streamed so far must be discarded. The string is the reason."""
+
+
+@dataclass
+class Rewriter:
+    """Write a checked rewrite of a draft with a chat model."""
+
+    model: object
+    prompt: PromptFile
+    analyzer: Analyzer
+    profile: SuperiorProfile = field(default_factory=SuperiorProfile)
+    approach: Approach = "gaps"
+    result: Review | None = None
+
+    def _system(self) -> SystemMessage:
+        return SystemMessage(self.prompt.render_system(profile=fence(self.profile.as_text())))
+
+    def _generate(self, user: str, max_tokens: int, stop: list[str] | None = None) -> Iterator[str]:
+        llm = self.model.bind(max_tokens=max_tokens, **({"stop": stop} if stop else {}))
+        with model_errors():
+            for chunk in llm.stream([self._system(), HumanMessage(user)]):
+                if chunk.content:
+                    yield str(chunk.content)
+
+    # One sentence for one gap, checked on its own before it goes into the draft.
+    def _fill(self, analysis: Analysis, gap: Gap, retry_problems: list[str]) -> Iterator[str]:
+        target = f'\nThe sentence: "{fence(gap.span.quote)}"' if gap.span else ""
+        again = ("\nYour last attempt failed these checks: " + "; ".join(retry_problems)) if retry_problems else ""
+        user = self.prompt.render_user(
+            draft=fence(analysis.text), task=f"{gap.instruction}{target}{again}",
+            answer="Write only the new sentence, on one line.",
+        )
+        yield from self._generate(user, 90, ["\n"])
+
+    def _check_sentence(self, analysis: Analysis, gap: Gap, text: str) -> list[str]:
+        problems = []
+        if not text.strip():
+            return ["it was empty"]
+        j = self.analyzer.detector.judge([text])[0]
+        problems += [f"it still falls into {m} ({MYTH_NAMES[m]})" for m in MYTHS if j.has(m)]
+        problems += [f"it has no {SIGNAL_NAMES[s]}" for s in gap.require if not j.has(s)]
+        if gap.kind == "replace" and gap.span:
+            lost = [f for f in facts(gap.span.quote) if not _has_fact(f, text)]
+            if lost:
+                problems.append("it drops " + ", ".join(lost))
+        return problems
+
+    def _gaps_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
+        """Fill each gap in turn (a failed sentence is written once more), yielding the draft so far."""
+        done: list[tuple[Gap, str]] = []
+        for gap in gaps(analysis, self.profile, goal):
+            bad: list[str] = []
+            for _ in range(2):
+                sentence = ""
+                for token in self._fill(analysis, gap, bad or problems):
+                    sentence += token
+                    yield assemble(analysis.text, done + [(gap, sentence.strip())])
+                sentence = sentence.strip().strip('"').strip()
+                bad = self._check_sentence(analysis, gap, sentence)
+                if not bad:
+                    break
+            done.append((gap, sentence))
+        yield assemble(analysis.text, done)
+
+    def _free_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
+        user = self.prompt.render_user(draft=fence(analysis.text), task=_free_task(analysis, goal, problems),
+                                       answer="Write only the rewritten message.")
+        text = ""
+        for token in self._generate(user, 700):
+            text += token
+            yield text
+
+    def stream(self, analysis: Analysis, goal: str = "") -> Iterator[str]:
+        """Yield the whole rewrite so far each time it grows; a Restart means an attempt was discarded.
+
+        When the generator ends, `self.result` holds the Review: its rewrite is set only if it passed.
+        """
+        started = time.perf_counter()
+        review = self.result = Review(analysis, approach=self.approach)
+        if not analysis.myths and not gaps(analysis, self.profile, goal):
+            review.note = "Nothing to rewrite: the instant check found nothing a rewrite would fix."
+            return
+        attempt_of = self._gaps_attempt if self.approach == "gaps" else self._free_attempt
+        problems: list[str] = []
+        for attempt in (1, 2):
+            review.attempts = attempt
+            if attempt == 2:
+                yield Restart("; ".join(problems))
+            text = ""
+            try:
+                for text in attempt_of(analysis, goal, problems):
+                    if review.first_token_seconds is None and text != analysis.text:
+                        review.first_token_seconds = time.perf_counter() - started
+                    yield text
+            except CoachError as exc:
+                review.note = f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip()
+                review.seconds = time.perf_counter() - started
+                return
+            review.check = check_rewrite(self.analyzer, analysis, text, self.profile, goal)
+            if review.check.passed:
+                review.rewrite = text.strip()
+                break
+            problems = review.check.problems
+        else:
+            review.note = ("No rewrite passed the checks, so none is shown: " + "; ".join(problems)
+                           + ". Use the findings above to revise it yourself.")
+        review.seconds = time.perf_counter() - started
+
+    def review(self, analysis: Analysis, goal: str = "") -> Review:
+        """The same as stream, without streaming."""
+        for _ in self.stream(analysis, goal):
+            pass
+        return self.result
+
+
+def assemble(text: str, pieces: list[tuple[Gap, str]]) -> str:
+    """Put the written sentences into the draft: replace, add after, or add the ask before the sign-off."""
+    edits: list[tuple[int, int, str]] = []
+    for gap, sentence in pieces:
+        if not sentence:
+            continue
+        if gap.kind == "replace":
+            edits.append((gap.span.start, gap.span.end, sentence))
+        elif gap.kind == "after":
+            edits.append((gap.span.end, gap.span.end, " " + sentence))
+        else:
+            at = _ask_position(text)
+            edits.append((at, at, ("\n\n" if at < len(text.rstrip()) else " ") + sentence
+                          + ("\n\n" if at < len(text.rstrip()) else "")))
+    out = text
+    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        out = out[:start] + new + out[end:]
+    return re.sub(r"\n{3,}", "\n\n", out).strip()
+
+
+def _free_task(analysis: Analysis, goal: str, problems: list[str]) -> str:
+    fixes = [f"- {f.message}" + (f' ("{fence(f.span.quote)}")' if f.span else "") for f in analysis.findings]
+    task = "Rewrite the whole message so it fixes these problems:\n" + ("\n".join(fixes) or "- none")
+    if goal.strip():
+        task += f"\nWhat the writer wants from it: {fence(goal.strip())}"
+    if problems:
+        task += "\nYour last rewrite failed these checks, fix them: " + "; ".join(problems)
+    return task
+
+
+__all__ = ["Review", "Rewriter", "RewriteCheck", "check_rewrite", "facts", "gaps", "verdict", "MYTH_ADVICE"]

@@ -170,30 +170,42 @@ class Runtime:
         )
 
     @cached_property
+    def detector(self):
+        """The sentence detector every judgment shares (myths and signals)."""
+        from coach.detector import Detector
+
+        return Detector(self.embeddings)
+
+    @cached_property
     def analyzer(self):
-        from coach.review import Analyzer
+        from coach.analysis import Analyzer
 
-        return Analyzer(self.embeddings)
+        return Analyzer(self.detector)
 
-    def review(self, draft: str, workspace: str | None = None, goal: str = "", use_model: bool = True):
-        """Review a draft: the instant analysis, then the coach's critique unless use_model is off."""
-        from coach.ask import NOTE_MIN_SCORE
-        from coach.review import Review, critique
+    def analyze(self, draft: str, workspace: str | None = None, goal: str = ""):
+        """Review's instant analysis of a draft, against the workspace's profile."""
+        return self.analyzer.analyze(draft, self.workspace(workspace).profile.load(), goal)
 
-        space = self.workspace(workspace)
-        profile = space.profile.load()
-        analysis = self.analyzer.analyze(draft, profile, goal)
-        if not use_model or analysis.notes and not analysis.findings and not analysis.signals:
+    def rewriter(self, workspace: str | None = None, approach: str = "gaps"):
+        """A Rewriter for the workspace: writes a rewrite and checks it before it is kept."""
+        from coach.review import Rewriter
+
+        return Rewriter(self.chat_model(streaming=True), load_prompt("rewrite", self.settings.prompts_dir),
+                        self.analyzer, self.workspace(workspace).profile.load(), approach)
+
+    def review(self, draft: str, workspace: str | None = None, goal: str = "", use_model: bool = True,
+               approach: str = "gaps"):
+        """Review a draft: the instant analysis, then a checked rewrite unless use_model is off."""
+        from coach.review import Review
+
+        analysis = self.analyze(draft, workspace, goal)
+        if not use_model or not analysis.sentences:
             return Review(analysis)
         try:
-            model = self.chat_model(streaming=False, max_tokens=1200)
+            rewriter = self.rewriter(workspace, approach)
         except CoachError as exc:  # the instant analysis still stands
-            return Review(analysis, None, f"The coach's critique is unavailable: {exc}")
-        notes = space.notes.search(draft[:2000], k=2)
-        return critique(
-            model, load_prompt("review", self.settings.prompts_dir), self.playbook_text(), profile,
-            analysis, goal, [n for n in notes if n.score >= NOTE_MIN_SCORE],
-        )
+            return Review(analysis, note=f"The coach's rewrite is unavailable: {exc}")
+        return rewriter.review(analysis, goal)
 
     def scenarios(self):
         """The rehearsal scenarios, and the files that could not be read."""

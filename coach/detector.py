@@ -1,0 +1,157 @@
+"""The sentence detector: which myths and signals a sentence carries (definitions: docs/labels.md).
+
+Logistic regression over the MiniLM embedding and hashed word n-grams: one multinomial head
+over "healthy" and the three myths (a sentence rarely holds two), and one binary head per signal,
+trained on `coach/data/training/*.yaml` by `coach train detector` and shipped as
+`coach/data/detector.npz`. Review's analysis, Rehearse's concern tracker and scorer, and the
+checks on what the model writes (rewrites, hints, "You could say" lines) all call this one detector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+import yaml
+
+from coach.classifier import LinearHeads, features, load_heads, save_heads
+from coach.embeddings import MiniLMEmbeddings
+from coach.errors import ConfigError
+
+DATA = Path(__file__).parent / "data"
+TRAINING_DIR = DATA / "training"
+WEIGHTS = DATA / "detector.npz"
+
+MYTHS = ("myth-just-execute", "myth-independent-work", "myth-fear")
+SIGNALS = (
+    "clear_ask", "options_or_recommendation", "connects_to_goals", "owns_problem", "raises_problem",
+    "feedback_to_superior", "constructive_suggestion", "blame", "vague",
+)
+HEALTHY = "healthy"
+MYTH_CLASSES = (HEALTHY, *MYTHS)
+LABELS = (*MYTHS, HEALTHY, *SIGNALS)
+REGISTERS = ("email", "chat", "agenda", "spoken")
+# Myths are judged for precision first (a false alarm on a good draft teaches the wrong lesson):
+# their thresholds maximise F-0.5 in cross-validation; the other heads maximise F1.
+BETA = {m: 0.5 for m in MYTHS}
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    labels: frozenset[str]
+    register: str
+    source: str  # the training file it came from
+
+
+def load_training(folder: Path = TRAINING_DIR) -> list[Example]:
+    """Read every labelled phrasing; raise ValueError naming the file and item that is wrong."""
+    out = []
+    known = set(MYTHS) | set(SIGNALS)
+    for path in sorted(folder.glob("*.yaml")):
+        for n, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or [], 1):
+            labels = set(item.get("labels") or [])
+            if not isinstance(item.get("text"), str) or labels - known:
+                raise ValueError(f"{path.name} item {n}: needs a text and labels from {sorted(known)}")
+            out.append(Example(item["text"].strip(), frozenset(labels), item.get("register", ""), path.stem))
+    return out
+
+
+def label_matrix(examples: list[Example]) -> np.ndarray:
+    """(n, len(LABELS)) 0/1 matrix; `healthy` is on exactly when no myth is."""
+    Y = np.zeros((len(examples), len(LABELS)), dtype=np.int8)
+    for i, ex in enumerate(examples):
+        for j, label in enumerate(LABELS):
+            Y[i, j] = (not (ex.labels & set(MYTHS))) if label == HEALTHY else (label in ex.labels)
+    return Y
+
+
+@dataclass
+class SentenceJudgment:
+    """What the detector found in one sentence: every label's probability and the labels that are on."""
+
+    text: str
+    probabilities: dict[str, float]
+    labels: frozenset[str]
+
+    def has(self, label: str) -> bool:
+        return label in self.labels
+
+
+class Detector:
+    """Judge sentences; the weights are loaded on first use."""
+
+    def __init__(self, embeddings: MiniLMEmbeddings, path: Path = WEIGHTS) -> None:
+        self.embeddings = embeddings
+        self.path = path
+        self._heads: dict[str, LinearHeads] | None = None
+        self._lock = Lock()
+
+    @property
+    def heads(self) -> dict[str, LinearHeads]:
+        if self._heads is None:
+            with self._lock:
+                if self._heads is None:
+                    if not self.path.is_file():
+                        raise ConfigError(f"The detector's weights are missing ({self.path}).",
+                                          "Retrain them with `coach train detector`, or reinstall Upward.")
+                    self._heads = load_heads(self.path)
+        return self._heads
+
+    def judge(self, texts: list[str]) -> list[SentenceJudgment]:
+        """Judge each text on its own: every label's probability, and the labels over threshold."""
+        if not texts:
+            return []
+        heads = self.heads
+        x = features(self.embeddings.embed(texts), texts, heads["myths"].uses_ngrams)
+        out = []
+        rows = zip(heads["myths"].probabilities(x), heads["signals"].probabilities(x))
+        for text, (myth_p, signal_p) in zip(texts, rows):
+            probs, on = {}, set()
+            for h, row in ((heads["myths"], myth_p), (heads["signals"], signal_p)):
+                for label, p, t in zip(h.labels, row, h.thresholds):
+                    probs[label] = float(p)
+                    if p >= t and label != HEALTHY:
+                        on.add(label)
+            if not on & set(MYTHS):
+                on.add(HEALTHY)
+            if "myth-independent-work" in on:
+                # By definition (docs/labels.md) naming the superior's goals only to dismiss
+                # them is the myth, never a connection to those goals.
+                on.discard("connects_to_goals")
+            out.append(SentenceJudgment(text, probs, frozenset(on)))
+        return out
+
+
+def train(embeddings: MiniLMEmbeddings, folder: Path = TRAINING_DIR, out: Path = WEIGHTS, uses_ngrams: bool = True):
+    """Fit the detector on the training phrasings, save it to `out`, and return the CV reports."""
+    from coach.training import HeadReport, draft_thresholds, fit_heads, fit_softmax
+
+    examples = load_training(folder)
+    texts = [e.text for e in examples]
+    X = features(embeddings.embed(texts), texts, uses_ngrams)
+    # A sentence with two myths is a training row for each.
+    rows, classes = [], []
+    for i, e in enumerate(examples):
+        for j, label in enumerate(MYTH_CLASSES):
+            if label in e.labels or (label == HEALTHY and not e.labels & set(MYTHS)):
+                rows.append(i)
+                classes.append(j)
+    myths, myth_reports, out_of_fold = fit_softmax(X[rows], np.array(classes), list(MYTH_CLASSES), uses_ngrams=uses_ngrams, beta=BETA)
+    # Myth thresholds are then set for whole drafts: see draft_thresholds.
+    oof = np.zeros((len(examples), len(MYTH_CLASSES)))
+    for r, i in enumerate(rows):
+        oof[i] = np.maximum(oof[i], out_of_fold[r])
+    sentence_myths = [{MYTH_CLASSES.index(m) for m in e.labels & set(MYTHS)} for e in examples]
+    for c, (t, precision, recall) in draft_thresholds(oof, sentence_myths, len(MYTH_CLASSES),
+                                                      [MYTH_CLASSES.index(m) for m in MYTHS]).items():
+        myths.thresholds[c] = t
+        myth_reports.append(HeadReport(f"{MYTH_CLASSES[c]} (drafts)", 0, 0, t, precision, recall,
+                                       2 * precision * recall / max(precision + recall, 1e-9)))
+    Y = label_matrix(examples)
+    signals, signal_reports = fit_heads(X, Y[:, [LABELS.index(s) for s in SIGNALS]], list(SIGNALS), uses_ngrams=uses_ngrams)
+    save_heads(out, {"myths": myths, "signals": signals},
+               trained_on=f"{len(examples)} phrasings in {folder.name}/")
+    return examples, myth_reports + signal_reports

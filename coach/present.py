@@ -1,0 +1,76 @@
+"""One presenter for every face: the CLI prints and the pages render these same strings.
+
+Markdown for text (a terminal shows it as written, Streamlit renders it), HTML only where a page
+needs marks a terminal cannot show (highlighted spans, a word diff); everything escaped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+
+from coach.analysis import Analysis
+
+_ICONS = {"myth": "⚠", "signal": "•", "tone": "•", "form": "•"}
+
+
+def safe_markdown(text: str) -> str:
+    """Model output as Markdown that cannot load remote images (a way to leak text to a server)."""
+    return text.replace("![", "!\\[")
+
+
+# ---- Review -------------------------------------------------------------------------------------
+
+
+def finding_lines(analysis: Analysis) -> list[str]:
+    """One Markdown line per finding: what, where (the quoted words) and what to do."""
+    out = []
+    for f in analysis.findings:
+        where = f' — "{f.span.quote}"' if f.span else ""
+        out.append(f"{_ICONS[f.category]} **{f.topic}**{where}: {f.message}")
+    return out
+
+
+def review_markdown(review) -> str:
+    """A whole review as Markdown: verdict, what works, findings, then the checked rewrite or why none."""
+    a = review.analysis
+    parts = [f"**{review.verdict}**"]
+    parts += [f"_{note}_" for note in a.notes]
+    if review.works:
+        parts.append("What works: " + ", ".join(review.works) + ".")
+    lines = finding_lines(a)
+    parts.append("\n".join(f"- {line}" for line in lines) if lines else "No pitfalls found.")
+    if review.rewrite:
+        parts.append("**A better version** (checked: no pitfall, the ask, every fact kept)\n\n"
+                     + "\n".join(f"> {line}" for line in review.rewrite.splitlines()))
+    elif review.note:
+        parts.append(f"_{review.note}_")
+    return "\n\n".join(parts)
+
+
+def highlighted_html(analysis: Analysis) -> str:
+    """The draft as HTML with each flagged span marked (title: the finding); everything escaped."""
+    spans = sorted((f.span.start, f.span.end, f.message) for f in analysis.findings if f.span)
+    out, pos = [], 0
+    for start, end, label in spans:
+        if start < pos:
+            continue
+        out.append(html.escape(analysis.text[pos:start]))
+        out.append(f'<mark title="{html.escape(label)}">{html.escape(analysis.text[start:end])}</mark>')
+        pos = end
+    out.append(html.escape(analysis.text[pos:]))
+    return '<div style="white-space: pre-wrap; line-height: 1.6">' + "".join(out) + "</div>"
+
+
+def diff_html(before: str, after: str) -> str:
+    """A word diff of the draft and its rewrite: deletions struck through, insertions underlined."""
+    a, b = before.split(" "), after.split(" ")
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b).get_opcodes():
+        if op in ("delete", "replace"):
+            out.append(f'<del style="color:#a33">{html.escape(" ".join(a[i1:i2]))}</del>')
+        if op in ("insert", "replace"):
+            out.append(f'<ins style="color:#275">{html.escape(" ".join(b[j1:j2]))}</ins>')
+        if op == "equal":
+            out.append(html.escape(" ".join(a[i1:i2])))
+    return '<div style="white-space: pre-wrap; line-height: 1.6">' + " ".join(out) + "</div>"
