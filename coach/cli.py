@@ -193,7 +193,7 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_rehearse(rt: Runtime, args: argparse.Namespace) -> int:
-    from coach.models import MalformedOutput
+    from coach.present import hint_markdown, scorecard_markdown
 
     scenarios, problems = rt.scenarios()
     for problem in problems:
@@ -230,33 +230,27 @@ def cmd_rehearse(rt: Runtime, args: argparse.Namespace) -> int:
             if text.strip() == "/end":
                 break
             if text.strip() == "/hint":
-                print(f"  (hint) {coach.hint(rehearsal)}")
+                print(hint_markdown(coach.hint(rehearsal)))
                 continue
             try:
                 print(f"{boss}: ", end="", flush=True)
                 for piece in coach.reply(rehearsal, space.rehearsals, text):
                     print(piece, end="", flush=True)
-                print()
+                print(f"\n  ({coach.state(rehearsal).meter(boss)})")
             except InputError as exc:
                 print(f"\n  {exc.message} {exc.hint}")
-    try:
-        scorecard = coach.debrief(rehearsal, space.rehearsals)
-    except MalformedOutput as exc:
-        scorecard = None
-        print(f"error: {exc.message} The transcript is saved (rehearsal {rehearsal.id}).", file=sys.stderr)
+    card = coach.debrief(rehearsal, space.rehearsals, improvements=not args.no_improvements)
     if args.json:
         print(json.dumps({"id": rehearsal.id, "scenario": rehearsal.scenario, "difficulty": rehearsal.difficulty,
-                          "transcript": [{"role": l.role, "text": l.text} for l in rehearsal.lines],
-                          "scorecard": scorecard}, indent=2, ensure_ascii=False))
-    elif scorecard:
-        print("\nDebrief:")
-        for key, s in scorecard["strategies"].items():
-            print(f"  {key:<22} {s['score']}/5  {s['evidence']}")
-        for m in scorecard["myths"]:
-            print(f"  fell into {m['topic']}: \"{m['quote']}\"")
-        for i in scorecard["improvements"]:
-            print(f"  - {i['advice']} [{i['card']}]")
-    return 0 if scorecard else 1
+                          "outcome": card["outcome"],
+                          "concerns": [{"text": c["text"], "addressed": c["addressed"], "turn": c["turn"]}
+                                       for c in card["concerns"]],
+                          "transcript": [{"role": l.role, "text": l.text, "checked": l.checked}
+                                         for l in rehearsal.lines],
+                          "scorecard": card}, indent=2, ensure_ascii=False))
+    else:
+        print("\nDebrief:\n" + scorecard_markdown(card))
+    return 0
 
 
 def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
@@ -283,6 +277,23 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
         examples, reports = train(rt.embeddings)
         print_reports(reports, f"Detector: {len(examples)} training phrasings")
         print(f"Saved {WEIGHTS}")
+    elif args.what == "concession":
+        from coach.concession import WEIGHTS, train
+
+        items, reports = train(rt.embeddings)
+        print_reports(reports, f"Concession classifier: {len(items)} superior lines")
+        print(f"Saved {WEIGHTS}")
+    elif args.what == "tracker":
+        from coach.detector import load_training
+        from coach.tracker import THRESHOLD_FILE, train
+
+        scenarios = list(rt.scenarios()[0].values())
+        generic = [e.text for e in load_training() if not e.labels]
+        report = train(rt.detector, scenarios, generic)
+        print(f"Concern tracker: threshold {report['threshold']} (leave-one-out on {len(scenarios)} scenarios' "
+              f"addressed_by lines: precision {report['precision']}, recall {report['recall']}, F1 {report['f1']}; "
+              f"{report['positives']} positives, {report['negatives']} negatives)")
+        print(f"Saved {THRESHOLD_FILE}")
     return 0
 
 
@@ -297,6 +308,10 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             figures[name] = f.as_dict()
             if not args.json:
                 evaluate.print_review(f, f"{name} ({evaluate.REVIEW_SETS[name].name})")
+    if args.what == "concession":
+        figures = evaluate.evaluate_concession(rt.concession)
+        if not args.json:
+            evaluate.print_concession(figures)
     if args.json:
         print(json.dumps(figures, indent=2))
     return 0
@@ -356,15 +371,17 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--scenario", help="the scenario's name (see --list)")
     rehearse.add_argument("--difficulty", choices=list(DIFFICULTIES), default="busy")
     rehearse.add_argument("--script", help="play your turns from this file, one per line")
-    rehearse.add_argument("--json", action="store_true", help="print the transcript and scorecard as JSON")
+    rehearse.add_argument("--json", action="store_true", help="print the outcome, concerns, transcript and scorecard as JSON")
+    rehearse.add_argument("--no-improvements", action="store_true",
+                          help="score only; skip the model's phrased improvements")
     rehearse.set_defaults(func=cmd_rehearse)
 
     train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
-    train.add_argument("what", choices=["detector"])
+    train.add_argument("what", choices=["detector", "concession", "tracker"])
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review"])
+    evaluate.add_argument("what", choices=["review", "concession"])
     evaluate.add_argument("--set", default="blind", choices=["blind", "labelled", "heldout", "all"],
                           help="which labelled set (review): blind is the one we report")
     evaluate.add_argument("--json", action="store_true")
