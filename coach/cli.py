@@ -308,6 +308,17 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             figures[name] = f.as_dict()
             if not args.json:
                 evaluate.print_review(f, f"{name} ({evaluate.REVIEW_SETS[name].name})")
+    if args.what == "rehearse":
+        halves = evaluate.calibration_halves()
+        for half in (["tune", "holdout"] if args.half == "both" else [args.half]):
+            def progress(n, total, row):
+                print(f"\r  {half}: {n}/{total} scripts played", end="", file=sys.stderr, flush=True)
+
+            figures[half] = evaluate.evaluate_rehearse(rt, halves[half], with_model=not args.no_model,
+                                                       progress=progress)
+            print(file=sys.stderr)
+            if not args.json:
+                evaluate.print_rehearse(figures[half], f"{half} half")
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:
@@ -381,7 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse"])
+    evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],
+                          help="rehearse: which half of the calibration scripts (holdout is the one we report)")
+    evaluate.add_argument("--no-model", action="store_true",
+                          help="rehearse: score the scripts without playing them with the model")
     evaluate.add_argument("--set", default="blind", choices=["blind", "labelled", "heldout", "all"],
                           help="which labelled set (review): blind is the one we report")
     evaluate.add_argument("--json", action="store_true")

@@ -149,3 +149,78 @@ def print_concession(f: dict) -> None:
     print(f"Concession classifier on {f['lines']} blind superior lines: precision {f['precision']:.2f}, "
           f"recall {f['recall']:.2f}, F1 {f['f1']:.2f}, accuracy {f['accuracy']:.2f} "
           f"(tp {f['tp']}, fp {f['fp']}, fn {f['fn']}, tn {f['tn']}); wrong: {', '.join(f['wrong']) or 'none'}")
+
+
+# ---- Rehearse: the calibration scripts ----------------------------------------------------------
+
+CALIBRATION = DATA / "rehearse_calibration.yaml"
+LABEL_RANK = {"poor": 1, "mixed": 2, "good": 3}
+
+
+def calibration_halves(path: Path = CALIBRATION) -> dict[str, list[dict]]:
+    """Split the scripts in two, fixed before any scoring: in each (scenario, label) pair of scripts
+    the first by id tunes the scorer and the second is held out."""
+    scripts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    groups: dict[tuple, list[dict]] = {}
+    for s in scripts:
+        groups.setdefault((s["scenario"], s["label"]), []).append(s)
+    halves: dict[str, list[dict]] = {"tune": [], "holdout": []}
+    for items in groups.values():
+        for i, s in enumerate(sorted(items, key=lambda s: s["id"])):
+            halves["tune" if i % 2 == 0 else "holdout"].append(s)
+    return halves
+
+
+def evaluate_rehearse(rt, scripts: list[dict], with_model: bool = True, progress=None) -> dict:
+    """Play each script (the model voices the superior when with_model), score it, compare to its label."""
+    import tempfile
+
+    from scipy.stats import spearmanr
+
+    from coach.rehearse import Line, Rehearsal, Rehearsals
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Rehearsals(Path(tmp) / "eval.db", "eval")
+        for n, script in enumerate(scripts, 1):
+            coach = rt.rehearsal_coach(script["scenario"])
+            if with_model:
+                r = store.start(coach.scenario, script["difficulty"])
+                for turn in script["turns"]:
+                    for _ in coach.reply(r, store, turn):
+                        pass
+            else:
+                r = Rehearsal(0, "eval", script["scenario"], script["difficulty"],
+                              [Line("user", t) for t in script["turns"]])
+            card = coach.score(r)
+            replaced = sum(1 for l in r.lines if l.role == "superior" and "replaced" in l.checked)
+            regenerated = sum(1 for l in r.lines if l.role == "superior" and l.checked)
+            rows.append({"id": script["id"], "scenario": script["scenario"], "difficulty": script["difficulty"],
+                         "label": script["label"], "overall": card["overall"], "outcome": card["outcome"],
+                         "scores": {k.removeprefix("strategy-"): s["score"] for k, s in card["strategies"].items()},
+                         "met": sum(c["addressed"] for c in card["concerns"]), "concerns": len(card["concerns"]),
+                         "concession_checks": regenerated, "replaced": replaced})
+            if progress:
+                progress(n, len(scripts), rows[-1])
+    ranks = [LABEL_RANK[r["label"]] for r in rows]
+    rho = float(spearmanr([r["overall"] for r in rows], ranks).statistic) if len(rows) > 2 else float("nan")
+    means = {label: round(sum(r["overall"] for r in rows if r["label"] == label)
+                          / max(1, sum(r["label"] == label for r in rows)), 2) for label in LABEL_RANK}
+    outcomes = Counter(f"{r['label']}/{r['outcome']}" for r in rows)
+    poor_bad = [r["id"] for r in rows if r["label"] == "poor" and (
+        r["overall"] > 2.0 or (r["outcome"] == "agreed" and r["difficulty"] in ("sceptical", "defensive")))]
+    good_bad = [r["id"] for r in rows if r["label"] == "good" and r["overall"] < 3.5]
+    return {"scripts": len(rows), "spearman": rho, "means": means, "outcomes": dict(sorted(outcomes.items())),
+            "poor_failing": poor_bad, "good_failing": good_bad, "rows": rows}
+
+
+def print_rehearse(f: dict, name: str) -> None:
+    print(f"Rehearse calibration, {name}: {f['scripts']} scripts")
+    print(f"  Spearman (overall score vs label): {f['spearman']:.2f}")
+    print("  mean overall score by label: " + ", ".join(f"{k} {v}" for k, v in f["means"].items()))
+    print("  outcomes (label/outcome): " + ", ".join(f"{k} {v}" for k, v in f["outcomes"].items()))
+    print(f"  poor scripts above 2.0 or agreed by a sceptical/defensive superior: {f['poor_failing'] or 'none'}")
+    print(f"  good scripts below 3.5: {f['good_failing'] or 'none'}")
+    checks = sum(r["concession_checks"] for r in f["rows"])
+    replaced = sum(r["replaced"] for r in f["rows"])
+    print(f"  superior lines caught conceding too early: {checks} (replaced by a pushback line: {replaced})")

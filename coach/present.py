@@ -74,3 +74,51 @@ def diff_html(before: str, after: str) -> str:
         if op == "equal":
             out.append(html.escape(" ".join(a[i1:i2])))
     return '<div style="white-space: pre-wrap; line-height: 1.6">' + " ".join(out) + "</div>"
+
+
+# ---- Rehearse -----------------------------------------------------------------------------------
+
+OUTCOME_WORDS = {
+    "agreed": "Agreed: they said yes, because your turns met what they needed.",
+    "open": "Open: no decision yet; some of their concerns were still unmet.",
+    "refused": "Refused: they closed the conversation without agreeing.",
+}
+
+
+def strategy_name(key: str) -> str:
+    return key.removeprefix("strategy-").capitalize()
+
+
+def scorecard_markdown(card: dict) -> str:
+    """The debrief as Markdown: outcome, the concerns revealed, scores with evidence, myths, advice."""
+    out = []
+    if card.get("outcome"):
+        out.append(f"**{OUTCOME_WORDS[card['outcome']]}**")
+    if card.get("concerns"):
+        out.append("What was on their mind:")
+        for c in card["concerns"]:
+            mark = f"met in your turn {c['turn']}" if c["addressed"] else "not met"
+            out.append(f"- {'✓' if c['addressed'] else '✗'} {c['text']} ({mark})")
+    out.append("")
+    for key, s in card["strategies"].items():
+        evidence = f'your turn {s["turn"]}: "{s["evidence"]}"' if s["turn"] else "not shown"
+        out.append(f"- **{strategy_name(key)}** {s['score']}/5 — {s.get('why', '')}. Evidence: {evidence}")
+    if card["myths"]:
+        out.append("")
+        for m in card["myths"]:
+            out.append(f'- ⚠ Fell into **{m["topic"]}** in your turn {m["turn"]}: "{m["quote"]}"')
+    if card.get("improvements"):
+        out += ["", "Next time:"]
+        for i in card["improvements"]:
+            out.append(f"- Turn {i['turn']}: {i['advice']} `[{i['card']}]`")
+    return "\n".join(out)
+
+
+def hint_markdown(hint) -> str:
+    """A hint: what to aim at, and the words to say (or why there are none)."""
+    text = f"**Aim at:** {hint.aim}."
+    if hint.line:
+        text += f'\n\n**You could say:** "{hint.line}"'
+    elif hint.note:
+        text += f"\n\n_{hint.note}_"
+    return text

@@ -1,105 +1,46 @@
-"""Rehearse: role-play a hard conversation with your superior, then a debrief scored on the playbook."""
+"""Rehearse: role-play a hard conversation with your superior, then a debrief scored from evidence.
+
+The model voices the superior and phrases advice. Everything that is judged is decided in code
+that can be tested: which of the superior's concerns are met (coach/tracker.py), whether the
+superior may agree (the tracker's outcome, enforced by checking each line with the concession
+classifier before it is shown), the hint's target and its check, and the scores (coach/scoring.py).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Iterator, Literal
 
-import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from coach.ask import fence, quote_notes
+from coach.concession import ConcessionClassifier
 from coach.db import connect
-from coach.errors import InputError, check_size
-from coach.models import model_errors, structured
+from coach.detector import MYTHS, Detector
+from coach.errors import CoachError, InputError, check_size
+from coach.knowledge import Card
+from coach.models import model_errors
 from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
+from coach.scenarios import Scenario, load_scenarios  # noqa: F401  (re-exported for callers)
+from coach.scoring import STRATEGIES, TurnEvidence, scorecard
+from coach.tracker import ConcernTracker, TrackerState
 
 MAX_TURN_CHARS = 2_000
 Difficulty = Literal["cooperative", "busy", "sceptical", "defensive"]
 DIFFICULTIES: dict[str, str] = {
-    "cooperative": "You are open and supportive, and agree quickly to a reasonable, clear proposal.",
+    "cooperative": "You are open and supportive, and agree once most of what is on your mind is settled.",
     "busy": "You are pressed for time and distracted; you want the point and the ask in the first sentence, "
             "and you cut long explanations short.",
     "sceptical": "You doubt claims without evidence; you ask for numbers, examples and what was tried already.",
     "defensive": "You take problems as criticism of you at first; you soften only when the person stays calm, "
                  "specific and focused on solutions rather than blame.",
 }
-STRATEGIES = ("strategy-understand", "strategy-communicate", "strategy-initiative", "strategy-feedback")
-
-
-class Scenario(BaseModel):
-    """A rehearsal scenario, read from a file in scenarios/."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = ""
-    title: str
-    situation: str
-    goal: str
-    hidden_concerns: list[str]
-    opening: str = ""
-
-
-def load_scenarios(folder: Path) -> tuple[dict[str, Scenario], list[str]]:
-    """Load every scenario file; report bad ones by file name and keep the rest."""
-    found, problems = {}, []
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            found[path.stem] = Scenario(**{**data, "name": path.stem})
-        except (OSError, ValueError, yaml.YAMLError, TypeError, ValidationError) as exc:
-            problems.append(f"{path.name}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-    return found, problems
-
-
-# ---- the scorecard ------------------------------------------------------------------------------
-
-from coach.knowledge import TOPICS  # noqa: E402
-
-CardKey = Literal[TOPICS]  # type: ignore[valid-type]
-
-
-class StrategyScore(BaseModel):
-    score: int = Field(ge=1, le=5)
-    turn: int = Field(ge=0, le=99, description="number of the person's turn that best shows it; 0 if not shown")
-
-
-class Improvement(BaseModel):
-    advice: str = Field(max_length=400)
-    card: CardKey
-
-
-class Debrief(BaseModel):
-    """What the model is asked for: four strategy scores, each pointing at a turn, and improvements."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    understand: StrategyScore = Field(alias="strategy-understand")
-    communicate: StrategyScore = Field(alias="strategy-communicate")
-    initiative: StrategyScore = Field(alias="strategy-initiative")
-    feedback: StrategyScore = Field(alias="strategy-feedback")
-    improvements: list[Improvement] = Field(min_length=2, max_length=3)
-
-    def strategies(self) -> dict[str, StrategyScore]:
-        return {key: getattr(self, key.removeprefix("strategy-")) for key in STRATEGIES}
-
-
-def scorecard(debrief: Debrief, user_turns: list[str], myths: list[dict]) -> dict:
-    """The saved scorecard: evidence is the user's own words (the turn the model pointed at)."""
-    strategies = {}
-    for key, s in debrief.strategies().items():
-        valid = 1 <= s.turn <= len(user_turns)
-        # A strategy that no turn shows scores 1, whatever the model said: the score needs evidence.
-        strategies[key] = {"score": s.score if valid else 1, "turn": s.turn if valid else 0,
-                           "evidence": user_turns[s.turn - 1] if valid else "not shown"}
-    return {"strategies": strategies, "myths": myths,
-            "improvements": [i.model_dump() for i in debrief.improvements]}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 # ---- rehearsals ---------------------------------------------------------------------------------
@@ -110,6 +51,7 @@ class Line:
     role: Literal["user", "superior"]
     text: str
     at: float = field(default_factory=time.time)
+    checked: str = ""  # for the superior: what the concession check did to this line, if anything
 
 
 @dataclass
@@ -144,24 +86,21 @@ class Rehearsal:
         }
 
     def as_markdown(self, title: str = "") -> str:
+        from coach.present import scorecard_markdown
+
         out = [f"# Rehearsal: {title or self.scenario}", "",
                f"Difficulty: {self.difficulty}. Started {time.strftime('%Y-%m-%d %H:%M', time.localtime(self.started))}.",
                "", "## Transcript", ""]
         out += [f"**{'You' if l.role == 'user' else 'Superior'}:** {l.text}  " for l in self.lines]
         if self.scorecard:
-            out += ["", "## Scorecard", ""]
-            for key, s in self.scorecard["strategies"].items():
-                out.append(f"- {key}: {s['score']}/5 — {s['evidence']}")
-            for m in self.scorecard["myths"]:
-                out.append(f"- Fell into {m['topic']}: \"{m['quote']}\"")
-            out += ["", "Improvements:"] + [f"- {i['advice']} [{i['card']}]" for i in self.scorecard["improvements"]]
+            out += ["", "## Scorecard", "", scorecard_markdown(self.scorecard)]
         return "\n".join(out) + "\n"
 
 
 class Rehearsals:
     """Saved rehearsals of one workspace."""
 
-    def __init__(self, db_path: Path, workspace: str) -> None:
+    def __init__(self, db_path, workspace: str) -> None:
         self.db_path = db_path
         self.workspace = workspace
 
@@ -186,9 +125,9 @@ class Rehearsals:
             )
 
     def _row(self, row) -> Rehearsal:
-        id_, scenario, difficulty, turns, scorecard, started, ended = row
+        id_, scenario, difficulty, turns, card, started, ended = row
         return Rehearsal(id_, self.workspace, scenario, difficulty, [Line(**l) for l in json.loads(turns)],
-                         json.loads(scorecard) if scorecard else None, started, ended)
+                         json.loads(card) if card else None, started, ended)
 
     def get(self, rehearsal_id: int) -> Rehearsal:
         with closing(connect(self.db_path)) as db:
@@ -226,21 +165,55 @@ def check_turn(text: str) -> str:
     )
 
 
+# ---- the coach ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Hint:
+    """What to aim at next (an open concern, in general terms) and words the person could say."""
+
+    aim: str
+    line: str = ""
+    note: str = ""  # when no line passed its check
+
+
+def stage_direction(state: TrackerState, boss: str) -> str:
+    """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix)."""
+    if state.closed:
+        return (f"[For {boss} only, not said aloud: you have run out of time and they have not made a clear ask. "
+                "End the meeting politely in one sentence; do not agree to anything.]")
+    if state.outcome == "agreed":
+        return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
+                "You can agree to their proposal and name the next step.]")
+    open_ = state.open_concerns()
+    pressing = state.concerns[open_[0]].text if open_ else "you have not heard a clear request yet"
+    return (f"[For {boss} only, not said aloud: still on your mind: {pressing} "
+            "Do not agree, approve or promise to look into it yet. Press on this in your own words, "
+            "in one or two short sentences.]")
+
+
 class Coach:
-    """Plays the superior, gives hints and scores the debrief for one rehearsal."""
+    """Plays the superior, tracks their concerns, hints, and scores the debrief for one rehearsal."""
 
     def __init__(self, model, prompts: dict[str, PromptFile], scenario: Scenario, profile: SuperiorProfile,
-                 playbook: str, analyzer=None) -> None:
+                 playbook: str, detector: Detector, concession: ConcessionClassifier, cards: list[Card]) -> None:
         self.model = model
-        self.analyzer = analyzer
         self.prompts = prompts
         self.scenario = scenario
         self.profile = profile
         self.playbook = playbook
+        self.detector = detector
+        self.concession = concession
+        self.cards = cards
+        self.tracker = ConcernTracker(detector, scenario)
 
     @property
     def boss(self) -> str:
-        return self.profile.name or "their superior"
+        return self.profile.name or "Your superior"
+
+    def state(self, r: Rehearsal) -> TrackerState:
+        """The tracker's state after the person's turns so far (decided turn by turn, deterministic)."""
+        return self.tracker.replay(r.difficulty, r.user_turns())
 
     def persona(self, difficulty: str) -> SystemMessage:
         return SystemMessage(self.prompts["persona"].render_system(
@@ -249,80 +222,199 @@ class Coach:
             profile=fence(self.profile.as_text()),
             difficulty=DIFFICULTIES[difficulty],
             situation=self.scenario.situation.strip(),
-            concerns="\n".join(f"- {c}" for c in self.scenario.hidden_concerns),
+            concerns="\n".join(f"- {c.text}" for c in self.scenario.concerns),
         ))
 
-    def messages(self, r: Rehearsal) -> list[BaseMessage]:
-        """Persona first (stable), then the transcript in order: the prompt only grows at the end."""
+    def messages(self, r: Rehearsal, direction: str = "") -> list[BaseMessage]:
+        """Persona first (stable), then the transcript; the per-turn state goes after the last turn."""
         out: list[BaseMessage] = [self.persona(r.difficulty)]
         for line in r.lines:
             out.append(HumanMessage(line.text) if line.role == "user" else AIMessage(line.text))
         if len(out) > 1 and isinstance(out[1], AIMessage):
             # Chat templates expect a user turn first: the opening line follows a stage direction.
             out.insert(1, HumanMessage("(You knock on their door.)"))
+        if direction and isinstance(out[-1], HumanMessage):
+            out[-1] = HumanMessage(f"{out[-1].content}\n\n{direction}")
         return out
 
+    def _sentences(self, messages: list[BaseMessage]) -> Iterator[str]:
+        """Stream the model's reply a sentence at a time (so each can be checked before it is shown)."""
+        buffer = ""
+        with model_errors():
+            for chunk in self.model.stream(messages):
+                buffer += str(chunk.content or "")
+                parts = _SENTENCE_END.split(buffer)
+                for done in parts[:-1]:
+                    if done.strip():
+                        yield done.strip() + " "
+                buffer = parts[-1]
+        if buffer.strip():
+            yield buffer.strip()
+
     def reply(self, r: Rehearsal, store: Rehearsals, text: str) -> Iterator[str]:
-        """Add the user's turn (saved at once), then stream the superior's reply and save it."""
+        """Add the user's turn (saved at once), then stream the superior's checked reply and save it.
+
+        While the tracker's outcome is not "agreed", a sentence that concedes is never shown: the
+        reply is written once more with a firmer direction, and if that concedes too, the superior
+        presses on an open concern with one of the scenario's own lines.
+        """
         if r.ended:
             raise InputError("This rehearsal has ended.", "Start a new one.")
         r.lines.append(Line("user", check_turn(text)))
         store.save(r)
-        parts: list[str] = []
+        state = self.state(r)
+        may_agree = state.outcome == "agreed"
+        shown: list[str] = []
+        checked = ""
         finished = False
         try:
-            with model_errors():
-                for chunk in self.model.stream(self.messages(r)):
-                    if chunk.content:
-                        parts.append(chunk.content)
-                        yield chunk.content
+            for attempt in (1, 2):
+                direction = stage_direction(state, self.boss)
+                if attempt == 2:
+                    direction = direction[:-1] + " Your last reply agreed too early: this time, do not agree.]"
+                conceded = False
+                for sentence in self._sentences(self.messages(r, direction)):
+                    if not may_agree and self.concession.concedes(sentence):
+                        conceded = True
+                        break
+                    shown.append(sentence)
+                    yield sentence
+                if not conceded:
+                    break
+                checked = f"conceded while concerns were open (attempt {attempt})"
+                if shown:  # part of the reply is already on screen: end it by pressing on a concern
+                    break
+            if not may_agree and checked and (shown or attempt == 2):
+                line = self._pushback(state, len(r.user_turns()))
+                shown.append(line)
+                checked += "; replaced with the scenario's pushback line"
+                yield line
             finished = True
         finally:
             # Interrupted (the page reran, the server died): keep what was said, marked as cut off.
-            if parts or finished:
-                reply = "".join(parts).strip() or "…"
-                r.lines.append(Line("superior", reply if finished else reply + " …"))
+            if shown or finished:
+                said = "".join(shown).strip() or "…"
+                r.lines.append(Line("superior", said if finished else said + " …", checked=checked))
                 store.save(r)
 
-    def myths(self, r: Rehearsal) -> list[dict]:
-        """The myths in the user's own turns, found by Review's instant analysis, with exact quotes."""
-        if self.analyzer is None:
-            return []
-        found: dict[str, dict] = {}
-        for n, text in enumerate(r.user_turns(), 1):
-            for myth in self.analyzer.analyze(text, self.profile).myths:
-                found.setdefault(myth.topic, {"topic": myth.topic, "quote": myth.span.quote, "turn": n})
-        return list(found.values())
+    def _pushback(self, state: TrackerState, turn: int) -> str:
+        open_ = state.open_concerns()
+        concern = self.scenario.concerns[open_[0]] if open_ else self.scenario.concerns[0]
+        return concern.pushback[turn % len(concern.pushback)]
 
-    def hint(self, r: Rehearsal, notes: list | None = None) -> str:
+    def hint(self, r: Rehearsal, notes: list | None = None) -> Hint:
+        """One or two sentences to say next, aimed at an open concern and checked for myths."""
+        state = self.state(r)
+        open_ = state.open_concerns()
+        aim = self.scenario.concerns[open_[0]].hint if open_ else "make a clear ask and agree the next step"
         prompt = self.prompts["hint"]
-        messages = [
-            SystemMessage(prompt.render_system(playbook=self.playbook)),
-            HumanMessage(prompt.render_user(
-                scenario=self.scenario.situation.strip(), goal=self.scenario.goal.strip(),
-                profile=fence(self.profile.as_text()), notes=quote_notes(notes or []),
-                transcript=fence(r.transcript(self.boss)) or "(nothing said yet)",
-            )),
-        ]
-        # Small models like to continue a transcript: stop them at the next speaker and keep it short.
-        stops = ["\nYou:", "\nYou [", f"\n{self.boss}:", "\nBoss:"]
-        with model_errors():
-            return str(self.model.bind(stop=stops, max_tokens=160).invoke(messages).content).strip()
+        problems: list[str] = []
+        for _ in range(2):
+            messages = [
+                SystemMessage(prompt.render_system(playbook=self.playbook)),
+                HumanMessage(prompt.render_user(
+                    scenario=self.scenario.situation.strip(), goal=self.scenario.goal.strip(),
+                    profile=fence(self.profile.as_text()), notes=quote_notes(notes or []),
+                    transcript=fence(r.transcript(self.boss)) or "(nothing said yet)", aim=aim,
+                    boss=self.boss, problems=("Your last suggestion was rejected: " + "; ".join(problems))
+                    if problems else "",
+                )),
+            ]
+            with model_errors():
+                raw = str(self.model.bind(stop=["\n", "\nYou:", f"\n{self.boss}:"], max_tokens=90)
+                          .invoke(messages).content)
+            line = _clean_hint(raw)
+            problems = self._check_hint(line)
+            if not problems:
+                return Hint(aim, line)
+        return Hint(aim, "", "No suggested line passed the check (" + "; ".join(problems) + "). "
+                             "Aim at this in your own words.")
 
-    def debrief(self, r: Rehearsal, store: Rehearsals) -> dict:
-        """Score the rehearsal, end it and save the scorecard; raise MalformedOutput if unusable."""
-        if not any(l.role == "user" for l in r.lines):
+    def _check_hint(self, line: str) -> list[str]:
+        if len(line.split()) < 4:
+            return ["it was empty or too short"]
+        problems = []
+        for j in self.detector.judge([s for s in _SENTENCE_END.split(line) if s.strip()]):
+            problems += [f"it falls into {m}" for m in MYTHS if j.has(m)]
+        if re.search(r"\b(?:your (?:boss|superior|manager)|tell (?:them|him|her)|you (?:should|could|might))\b",
+                     line, re.IGNORECASE):
+            problems.append("it talks about the conversation instead of giving the words to say")
+        return problems
+
+    def evidence(self, r: Rehearsal) -> list[TurnEvidence]:
+        out = []
+        for n, text in enumerate(r.user_turns(), 1):
+            parts = [p for p in _SENTENCE_END.split(text.strip()) if p.strip()] or [text]
+            out.append(TurnEvidence(n, text, self.detector.judge(parts)))
+        return out
+
+    def score(self, r: Rehearsal) -> dict:
+        """The scorecard from evidence, without improvements (instant: no model)."""
+        if not r.user_turns():
             raise InputError("There is nothing to score yet.", "Say at least one thing to your superior first.")
-        prompt = self.prompts["debrief"]
-        messages = [
-            SystemMessage(prompt.render_system(playbook=self.playbook)),
-            HumanMessage(prompt.render_user(
-                scenario=self.scenario.situation.strip(), goal=self.scenario.goal.strip(),
-                transcript=fence(r.transcript(self.boss, numbered=True)),
-            )),
-        ]
-        debrief = structured(self.model, Debrief, messages)
-        r.scorecard = scorecard(debrief, r.user_turns(), self.myths(r))
+        return scorecard(self.evidence(r), self.state(r))
+
+    def debrief(self, r: Rehearsal, store: Rehearsals, improvements: bool = True) -> dict:
+        """Score the rehearsal, add the model's phrased improvements, end it and save the scorecard."""
+        card = self.score(r)
+        if improvements:
+            card["improvements"] = self.improvements(r, card)
+        r.scorecard = card
         r.ended = time.time()
         store.save(r)
-        return r.scorecard
+        return card
+
+    def improvements(self, r: Rehearsal, card: dict) -> list[dict]:
+        """Up to three improvements, each pointing at a turn and a card; the model only phrases them."""
+        out = []
+        for target in improvement_targets(card, len(r.user_turns())):
+            turn_text = r.user_turns()[target["turn"] - 1]
+            principle = next((c.text for c in self.cards if c.topic == target["card"]), "")
+            advice, source = "", "model"
+            try:
+                prompt = self.prompts["improve"]
+                messages = [SystemMessage(prompt.render_system()),
+                            HumanMessage(prompt.render_user(turn=fence(turn_text), problem=target["problem"],
+                                                            principle=fence(principle), boss=self.boss))]
+                with model_errors():
+                    advice = str(self.model.bind(stop=["\n"], max_tokens=70).invoke(messages).content).strip()
+            except CoachError:
+                advice = ""
+            if len(advice.split()) < 5 or any(j.has(m) for j in self.detector.judge([advice]) for m in MYTHS):
+                advice, source = _in_practice(principle), "playbook"
+            out.append({**target, "advice": advice, "source": source})
+        return out
+
+
+def improvement_targets(card: dict, turns: int) -> list[dict]:
+    """Where the person can do better: the weakest strategies and the myths, each at a real turn."""
+    out = []
+    for m in card["myths"]:
+        out.append({"card": m["topic"], "turn": m["turn"], "problem": f"this falls into {m['topic']}"})
+    weakest = sorted(card["strategies"].items(), key=lambda kv: kv[1]["score"])
+    for key, s in weakest:
+        if s["score"] >= 4 or len(out) >= 3:
+            break
+        turn = s["turn"] or 1
+        out.append({"card": key, "turn": turn, "problem": s["why"]})
+    seen, unique = set(), []
+    for t in out:
+        if t["card"] not in seen and 1 <= t["turn"] <= turns:
+            seen.add(t["card"])
+            unique.append(t)
+    return unique[:3]
+
+
+def _clean_hint(raw: str) -> str:
+    line = raw.strip().strip('"“”').strip()
+    line = re.sub(r"^(?:try|you could say|say|hint)\s*:\s*", "", line, flags=re.IGNORECASE).strip('"“” ')
+    parts = [p for p in _SENTENCE_END.split(line) if p.strip()]
+    return " ".join(parts[:2])
+
+
+def _in_practice(card_text: str) -> str:
+    m = re.search(r"In practice:\s*(.+)", card_text)
+    return m.group(1).strip() if m else card_text.split(". ")[0].strip() + "."
+
+
+__all__ = ["Coach", "Rehearsal", "Rehearsals", "Line", "Hint", "DIFFICULTIES", "STRATEGIES", "load_scenarios"]

@@ -209,7 +209,7 @@ class Runtime:
 
     def scenarios(self):
         """The rehearsal scenarios, and the files that could not be read."""
-        from coach.rehearse import load_scenarios
+        from coach.scenarios import load_scenarios
 
         return load_scenarios(self.settings.scenarios_dir)
 
@@ -221,13 +221,24 @@ class Runtime:
             raise InputError(f"No scenario called {name!r}.", f"Choose one of: {', '.join(found)}.")
         return found[name]
 
-    def rehearsal_coach(self, scenario_name: str, workspace: str | None = None):
-        """The coach for one rehearsal: plays the superior, hints, debriefs."""
+    @cached_property
+    def concession(self):
+        """Whether a line of the superior's concedes (Rehearse checks every line with it)."""
+        from coach.concession import ConcessionClassifier
+
+        return ConcessionClassifier(self.embeddings)
+
+    def rehearsal_coach(self, scenario, workspace: str | None = None):
+        """The coach for one rehearsal (a scenario or its name): plays the superior, hints, debriefs."""
         from coach.rehearse import Coach
 
-        prompts = {key: load_prompt(f"rehearse_{key}", self.settings.prompts_dir) for key in ("persona", "hint", "debrief")}
-        return Coach(self.chat_model(), prompts, self.scenario(scenario_name),
-                     self.workspace(workspace).profile.load(), self.playbook_text(), self.analyzer)
+        prompts = {key: load_prompt(f"rehearse_{key}", self.settings.prompts_dir)
+                   for key in ("persona", "hint", "improve")}
+        if isinstance(scenario, str):
+            scenario = self.scenario(scenario)
+        _ = self.index  # loads the cards
+        return Coach(self.chat_model(), prompts, scenario, self.workspace(workspace).profile.load(),
+                     self.playbook_text(), self.detector, self.concession, self.cards)
 
     def playbook_text(self) -> str:
         """The playbook block every coaching prompt quotes (the same text Ask caches)."""

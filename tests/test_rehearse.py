@@ -1,4 +1,4 @@
-"""Rehearse: scenarios, the in-character superior, hints, the scored debrief, saving and the CLI."""
+"""Rehearse: scenarios, the concern tracker, the superior held to it, hints, the evidence-based debrief."""
 
 import json
 
@@ -7,34 +7,33 @@ import openai
 import pytest
 
 from coach.errors import InputError, ModelUnavailable
-from coach.models import MalformedOutput
 from coach.profile import SuperiorProfile
-from coach.rehearse import DIFFICULTIES, STRATEGIES, load_scenarios
+from coach.rehearse import DIFFICULTIES, STRATEGIES, Line, Rehearsal
 from coach.runtime import Runtime
+from coach.scenarios import load_scenarios
 from coach.settings import REPO_DIR
 from tests.fakes import RecordingChatModel
 from tests.test_cli import coach
 
-DEBRIEF = json.dumps({
-    "strategy-understand": {"score": 2, "turn": 0},
-    "strategy-communicate": {"score": 4, "turn": 1},
-    "strategy-initiative": {"score": 5, "turn": 2},
-    "strategy-feedback": {"score": 3, "turn": 9},
-    "improvements": [{"advice": "Open with the new date you propose.", "card": "strategy-initiative"},
-                     {"advice": "Say why Friday matters to her boss.", "card": "strategy-understand"}],
-})
+POOR_RAISE = [  # the issue's deliberately poor attempt at promotion-raise
+    "I'd like to talk about my compensation.",
+    "I think I deserve a raise. I've been here two years and I work really hard.",
+    "Everyone else on the team got promoted, so it's only fair.",
+    "OK. So can you just approve it today?",
+]
 
 
-def test_every_shipped_scenario_loads_and_a_bad_file_is_reported(tmp_path):
+def test_every_shipped_scenario_loads_with_concerns_as_data_and_a_bad_file_is_reported(tmp_path):
     found, problems = load_scenarios(REPO_DIR / "scenarios")
     assert problems == [] and len(found) >= 6
     assert {"deadline-extension", "bad-news", "push-back-priorities", "promotion-raise",
             "feedback-on-process", "clarify-expectations"} <= set(found)
-    assert all(s.hidden_concerns and s.goal for s in found.values())
-    (tmp_path / "good.yaml").write_text("title: T\nsituation: S\ngoal: G\nhidden_concerns: [c]\n")
+    for sc in found.values():
+        assert sc.goal and all(c.hint and len(c.addressed_by) >= 10 and c.pushback for c in sc.concerns)
+    (tmp_path / "old.yaml").write_text("title: T\nsituation: S\ngoal: G\nhidden_concerns: [c]\n")
     (tmp_path / "bad.yaml").write_text("title: only a title\n")
     found, problems = load_scenarios(tmp_path)
-    assert list(found) == ["good"] and problems[0].startswith("bad.yaml")
+    assert found == {} and [p.split(":")[0] for p in problems] == ["bad.yaml", "old.yaml"]
 
 
 @pytest.fixture
@@ -45,36 +44,101 @@ def rt(settings):
         yield rt
 
 
-def test_the_superior_is_played_from_the_profile_scenario_and_difficulty(rt):
-    c = rt.rehearsal_coach("deadline-extension")
+def play(rt, scenario, difficulty, turns):
+    c = rt.rehearsal_coach(scenario)
     store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "sceptical")
-    reply = "".join(c.reply(r, store, "Hi Dana, the API team slipped; I need one more week."))
-    assert reply == "I only have ten minutes. What do you need?"
+    r = store.start(c.scenario, difficulty)
+    for turn in turns:
+        list(c.reply(r, store, turn))
+    return c, store, r
+
+
+# ---- the tracker --------------------------------------------------------------------------------
+
+
+def test_the_poor_attempt_meets_no_concern_and_is_never_agreed(rt):
+    c = rt.rehearsal_coach("promotion-raise")
+    for difficulty in DIFFICULTIES:
+        state = c.tracker.replay(difficulty, POOR_RAISE)
+        assert state.met == 0 and state.outcome != "agreed", difficulty
+    assert c.tracker.replay("sceptical", POOR_RAISE).outcome == "open"
+
+
+def test_a_turn_that_settles_a_concern_is_recorded_with_its_turn_and_reason(rt):
+    c = rt.rehearsal_coach("deadline-extension")
+    turns = ["The API team slipped on Tuesday, so I need one more week on the reporting module.",
+             "I know you promised Friday to your director, so I propose we ship the core flows on Friday "
+             "and the reports on the 21st; I'll write the note you can forward to her today."]
+    state = c.tracker.replay("cooperative", turns)
+    met = [d for d in state.decisions if d.action == "met"]
+    assert met and all(d.turn == 2 for d in met)
+    assert state.concerns[0].met_turn == 2 and "close in meaning" in met[0].reason
+    assert state.ask_turn is not None
+    assert c.tracker.replay("cooperative", turns).as_dict() == state.as_dict()  # deterministic
+
+
+def test_difficulty_sets_the_bar(rt):
+    c = rt.rehearsal_coach("deadline-extension")
+    # busy: no clear ask by the second turn closes the meeting.
+    closed = c.tracker.replay("busy", ["So, about the project.", "There's been a lot going on with the other team."])
+    assert closed.closed and closed.outcome == "refused"
+    # defensive: blame reopens the concern met last.
+    settle = ("I know you promised Friday to your director, so I propose we ship the core flows on Friday and the "
+              "reports on the 21st; can you agree to that?")
+    blame = "Honestly this is all the platform team's fault, they never tell us anything and they always slip."
+    state = c.tracker.replay("defensive", [settle, blame])
+    assert any(d.action == "reopened" and d.turn == 2 for d in state.decisions)
+    assert state.blame_turns == [2]
+
+
+# ---- the superior, held to the tracker -----------------------------------------------------------
+
+
+def test_the_superior_is_played_from_the_profile_and_told_the_open_concern_at_the_end(rt):
+    c, store, r = play(rt, "deadline-extension", "sceptical", ["Hi Dana, the API team slipped; I need one more week."])
     system = rt._model.calls[0][0].content
     assert "You are Dana, Head of Product" in system and "surprises" in system
-    assert DIFFICULTIES["sceptical"] in system
-    assert "promised Friday to their own boss" in system  # hidden concerns are in the persona
-    assert "Never give coaching" in system
-    # The opening line and the user's turn follow, in order.
+    assert DIFFICULTIES["sceptical"] in system and "promised Friday to their own boss" in system
+    last = rt._model.calls[0][-1].content
+    assert last.startswith("Hi Dana, the API team slipped") and "still on your mind" in last
+    assert "Do not agree" in last
     assert [m.type for m in rt._model.calls[0][1:]] == ["human", "ai", "human"]
+    assert r.lines[-1].text == "I only have ten minutes. What do you need?" and r.lines[-1].checked == ""
 
 
-def test_each_turn_only_appends_to_the_prompt_so_the_prefix_stays_cached(rt):
-    c = rt.rehearsal_coach("bad-news")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "I found a mistake in the client report."))
-    list(c.reply(r, store, "The fix is ready and I will call the client today."))
+def test_each_turn_keeps_the_cached_prefix_and_only_the_newest_turn_carries_the_state(rt):
+    c, store, r = play(rt, "bad-news", "busy", ["I found a mistake in the client report.",
+                                                 "The fix is ready and I will call the client today."])
     first, second = rt._model.calls
-    assert [m.content for m in second[: len(first)]] == [m.content for m in first]
+    assert [m.content for m in second[: len(first) - 1]] == [m.content for m in first[:-1]]
+    assert second[len(first) - 1].content == "I found a mistake in the client report."  # saved without the state
+
+
+def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(rt):
+    rt._model.replies = ["Sure, I'll approve it. Go ahead."]
+    c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
+    reply = r.lines[-1]
+    assert len(rt._model.calls) == 2  # written once more with a firmer direction, then replaced
+    assert "this time, do not agree" in rt._model.calls[1][-1].content
+    assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
+    assert "replaced with the scenario's pushback line" in reply.checked
+    assert store.get(r.id).lines[-1].text == reply.text
+
+
+def test_once_the_concerns_are_met_the_superior_may_agree(rt):
+    c = rt.rehearsal_coach("deadline-extension")
+    settle = ("I know you promised Friday to your director, so I propose we ship the core flows on Friday and the "
+              "reports on the 21st. Can you agree to that today?")
+    state = c.tracker.replay("cooperative", [settle])
+    assert state.outcome == "agreed"
+    rt._model.replies = ["OK, let's do that. Send me the note for my director."]
+    c, store, r = play(rt, "deadline-extension", "cooperative", [settle])
+    assert r.lines[-1].text == "OK, let's do that. Send me the note for my director." and r.lines[-1].checked == ""
+    assert "You can agree" in rt._model.calls[-1][-1].content
 
 
 def test_a_rehearsal_survives_a_reload(rt):
-    c = rt.rehearsal_coach("bad-news")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "I found a mistake in the client report."))
+    c, store, r = play(rt, "bad-news", "busy", ["I found a mistake in the client report."])
     again = rt.workspace().rehearsals.unfinished()
     assert again.id == r.id and [l.role for l in again.lines] == ["superior", "user", "superior"]
 
@@ -90,10 +154,7 @@ def test_bad_turns_get_messages_and_change_nothing(rt, text, message):
 
 
 def test_a_server_that_dies_mid_conversation_keeps_the_transcript(rt):
-    c = rt.rehearsal_coach("bad-news")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "First point."))
+    c, store, r = play(rt, "bad-news", "busy", ["First point."])
     rt._model.fail_with = openai.APIConnectionError(request=httpx.Request("POST", "http://x"))
     with pytest.raises(ModelUnavailable):
         list(c.reply(r, store, "Second point."))
@@ -101,53 +162,83 @@ def test_a_server_that_dies_mid_conversation_keeps_the_transcript(rt):
     assert [l.text for l in saved.lines if l.role == "user"] == ["First point.", "Second point."]
 
 
-def test_the_hint_is_separate_from_the_conversation(rt):
+def test_an_interrupted_reply_keeps_what_was_said(rt):
     c = rt.rehearsal_coach("bad-news")
     store = rt.workspace().rehearsals
     r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "Hi, I found a mistake."))
-    rt._model.replies = ["Say what you will do to fix it. [strategy-initiative]"]
+    rt._model.replies = ["Well, that is not great news. Tell me more about the client."]
+    stream = c.reply(r, store, "I found a mistake in the report.")
+    next(stream)
+    stream.close()  # the page reran while the superior was still talking
+    lines = store.get(r.id).lines
+    assert [l.role for l in lines] == ["superior", "user", "superior"] and lines[-1].text.endswith("…")
+
+
+# ---- hints --------------------------------------------------------------------------------------
+
+
+def test_a_hint_gives_words_to_say_aimed_at_an_open_concern(rt):
+    c, store, r = play(rt, "bad-news", "busy", ["Hi, I found a mistake in the Norland report."])
+    rt._model.replies = ['Try: "I found the error this morning; I have a corrected table ready and I propose we '
+                         'send it to the client today with a short note."']
     hint = c.hint(r)
-    assert "strategy-initiative" in hint
+    assert hint.aim == c.scenario.concerns[c.state(r).open_concerns()[0]].hint
+    assert hint.line.startswith("I found the error this morning") and not hint.note
     assert len(store.get(r.id).lines) == 3  # the hint is not part of the transcript
-    prompt = rt._model.calls[-1]
-    assert "Li Ming" in prompt[0].content and "You: Hi, I found a mistake." in prompt[-1].content
+    assert "What is still missing for Dana" in rt._model.calls[-1][-1].content
 
 
-def test_the_debrief_scores_with_the_users_own_words_and_flags_myths(rt):
+def test_a_hint_that_falls_into_a_myth_is_not_shown(rt):
+    c, store, r = play(rt, "bad-news", "busy", ["Hi, I found a mistake."])
+    rt._model.replies = ["I'm so sorry to bother you with this again, it's probably nothing really."]
+    hint = c.hint(r)
+    assert hint.line == "" and hint.note.startswith("No suggested line passed the check")
+    assert "Your last suggestion was rejected" in rt._model.calls[-1][-1].content
+
+
+# ---- the debrief --------------------------------------------------------------------------------
+
+
+def test_the_poor_attempt_scores_at_most_2_on_every_strategy(rt):
+    c = rt.rehearsal_coach("promotion-raise")
+    r = Rehearsal(0, "default", "promotion-raise", "sceptical", [Line("user", t) for t in POOR_RAISE])
+    card = c.score(r)
+    assert list(card["strategies"]) == list(STRATEGIES)
+    assert all(s["score"] <= 2 for s in card["strategies"].values()), card["strategies"]
+    assert card["overall"] <= 2.0 and card["outcome"] == "open"
+    assert [x["addressed"] for x in card["concerns"]] == [False, False, False]
+
+
+def test_evidence_is_a_turn_that_carries_the_strategys_signal(rt):
     c = rt.rehearsal_coach("deadline-extension")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "Sorry to bother you, whatever you decide is fine."))
-    list(c.reply(r, store, "I propose we ship the core on Friday and the rest on Wednesday."))
-    rt._model.replies = [DEBRIEF]
-    card = c.debrief(r, store)
+    turns = ["Sorry to bother you, whatever you decide is fine.",
+             "I propose we ship the core on Friday and the reports on the 21st. Can you confirm by tomorrow?"]
+    r = Rehearsal(0, "default", "deadline-extension", "busy", [Line("user", t) for t in turns])
+    card = c.score(r)
     s = card["strategies"]
-    assert list(s) == list(STRATEGIES)
-    assert s["strategy-communicate"]["evidence"] == "Sorry to bother you, whatever you decide is fine."
-    assert s["strategy-initiative"] == {"score": 5, "turn": 2, "evidence": "I propose we ship the core on Friday and the rest on Wednesday."}
-    assert s["strategy-understand"] == {"score": 1, "turn": 0, "evidence": "not shown"}
-    assert s["strategy-feedback"]["evidence"] == "not shown"  # turn 9 does not exist
-    assert {m["topic"] for m in card["myths"]} == {"myth-fear", "myth-just-execute"}
-    assert all(m["quote"].lower() in "sorry to bother you, whatever you decide is fine." for m in card["myths"])
-    assert [i["card"] for i in card["improvements"]] == ["strategy-initiative", "strategy-understand"]
+    assert s["strategy-initiative"]["turn"] == 2 and s["strategy-initiative"]["evidence"] == turns[1]
+    assert s["strategy-communicate"]["turn"] == 2
+    for strategy in s.values():
+        assert strategy["evidence"] == ("not shown" if strategy["turn"] == 0 else turns[strategy["turn"] - 1])
+        if strategy["turn"] == 0:
+            assert strategy["score"] <= 2
+    assert {m["topic"] for m in card["myths"]} >= {"myth-just-execute"}
+
+
+def test_the_debrief_ends_the_rehearsal_with_checked_improvements(rt):
+    c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE)
+    rt._model.calls.clear()  # the fake replays its replies from the first call on
+    rt._model.replies = ["Open with the two projects you delivered and what they did for the department's goals.",
+                         "ok"]  # the second is too short: the playbook's own advice replaces it
+    card = c.debrief(r, store)
+    assert card["improvements"]
+    for imp in card["improvements"]:
+        assert 1 <= imp["turn"] <= 4 and imp["card"] in {x.topic for x in rt.cards}
+    assert card["improvements"][0]["source"] == "model"
+    assert any(i["source"] == "playbook" for i in card["improvements"][1:])
     saved = store.get(r.id)
     assert saved.ended and saved.scorecard == card
     assert "## Scorecard" in saved.as_markdown() and json.loads(json.dumps(saved.as_dict()))["scorecard"]
-
-
-def test_malformed_debrief_is_retried_once_then_reported_and_the_transcript_kept(rt):
-    c = rt.rehearsal_coach("bad-news")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    list(c.reply(r, store, "I found a mistake."))
-    rt._model.replies = ["{not json", '{"strategy-understand": 3}']
-    calls = len(rt._model.calls)
-    with pytest.raises(MalformedOutput):
-        c.debrief(r, store)
-    assert len(rt._model.calls) == calls + 2
-    saved = store.get(r.id)
-    assert saved.scorecard is None and saved.ended is None and len(saved.lines) == 3
 
 
 def test_cli_lists_scenarios(tmp_path):
@@ -157,31 +248,22 @@ def test_cli_lists_scenarios(tmp_path):
 
 @pytest.mark.model
 def test_cli_scripted_rehearsal_with_the_real_tiny_model(tmp_path):
+    """The outcome and scores come from the tracker and the rubric, so they are exact; the tiny model
+    only voices the superior and phrases advice, and either its advice passes the check or the
+    playbook's own line (source "playbook") stands in."""
     from tests.conftest import tiny_model_path
 
     script = tmp_path / "turns.txt"
-    script.write_text("Hi, the API team slipped and Friday is at risk.\nI propose we ship the core on Friday.\n")
+    script.write_text("\n".join(POOR_RAISE) + "\n")
     env = {"COACH_DATA_DIR": str(tmp_path / "data"), "COACH_MODEL": str(tiny_model_path()),
            "COACH_CONTEXT_TOKENS": "4096", "COACH_ANSWER_TOKENS": "48", "COACH_BACKEND": "local"}
-    result = coach("rehearse", "--scenario", "deadline-extension", "--script", str(script), "--json", env=env)
+    result = coach("rehearse", "--scenario", "promotion-raise", "--difficulty", "sceptical",
+                   "--script", str(script), "--json", env=env)
+    assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    roles = [t["role"] for t in data["transcript"]]
-    assert roles == ["superior", "user", "superior", "user", "superior"]
-    assert all(t["text"] for t in data["transcript"])
-    # The tiny model is held to the JSON schema; a scorecard it cannot fill is reported, not half-shown.
-    if result.returncode == 0:
-        assert set(data["scorecard"]["strategies"]) == set(STRATEGIES)
-    else:
-        assert data["scorecard"] is None and "did not match" in result.stderr
-
-
-def test_an_interrupted_reply_keeps_what_was_said(rt):
-    c = rt.rehearsal_coach("bad-news")
-    store = rt.workspace().rehearsals
-    r = store.start(c.scenario, "busy")
-    rt._model.replies = ["Well, that is not great news at all."]
-    stream = c.reply(r, store, "I found a mistake in the report.")
-    next(stream)
-    stream.close()  # the page reran while the superior was still talking
-    lines = store.get(r.id).lines
-    assert [l.role for l in lines] == ["superior", "user", "superior"] and lines[-1].text.endswith("…")
+    assert [t["role"] for t in data["transcript"]] == ["superior"] + ["user", "superior"] * 4
+    assert data["outcome"] == "open"
+    assert [c["addressed"] for c in data["concerns"]] == [False, False, False]
+    assert all(s["score"] <= 2 for s in data["scorecard"]["strategies"].values())
+    for imp in data["scorecard"]["improvements"]:
+        assert imp["source"] in ("model", "playbook") and imp["advice"]

@@ -32,9 +32,7 @@ def wait_for_model(message: str = "The coach is still getting ready (first start
             rt.wait_until_ready()
 
 
-def model_markdown(text: str) -> str:
-    """Model output as Markdown that cannot load remote images (a way to leak text to a server)."""
-    return text.replace("![", "!\\[")
+from coach.present import safe_markdown as model_markdown  # noqa: E402  (one implementation)
 
 
 def show_error(exc: CoachError) -> None:
@@ -54,19 +52,13 @@ def show_sources(hits: list[Hit]) -> None:
 
 
 def show_scorecard(card: dict) -> None:
-    """The debrief: four strategy scores with the user's own words, myths, improvements."""
+    """The debrief: outcome, the concerns revealed, four strategy scores with evidence, advice."""
+    from coach.present import scorecard_markdown, strategy_name
+
+    if "outcome" in card:
+        {"agreed": st.success, "open": st.info, "refused": st.error}[card["outcome"]](
+            f"Outcome: **{card['outcome']}**", icon=":material/flag:")
     columns = st.columns(4)
     for column, (key, s) in zip(columns, card["strategies"].items()):
-        column.metric(key.removeprefix("strategy-").capitalize(), f"{s['score']}/5")
-    for key, s in card["strategies"].items():
-        evidence = f'"{s["evidence"]}"' if s["turn"] else "_not shown in your turns_"
-        st.markdown(f"- **{key}** {s['score']}/5 — {evidence}")
-    if card["myths"]:
-        st.markdown("**Pitfalls you fell into**")
-        for m in card["myths"]:
-            st.warning(f'**{m["topic"]}** — "{m["quote"]}" (your turn {m["turn"]})', icon=":material/warning:")
-    else:
-        st.success("You fell into none of the three myths.", icon=":material/check:")
-    st.markdown("**Next time**")
-    for i in card["improvements"]:
-        st.markdown(f"- {i['advice']} `[{i['card']}]`")
+        column.metric(strategy_name(key), f"{s['score']}/5")
+    st.markdown(scorecard_markdown({**card, "outcome": None}))

@@ -1,8 +1,11 @@
 """Rehearse: practise a hard conversation with your superior, played by the model, then a debrief."""
 
+import time
+
 import streamlit as st
 
 from coach.errors import CoachError
+from coach.present import hint_markdown
 from coach.rehearse import DIFFICULTIES
 from views.common import model_markdown, runtime, show_error, show_scorecard, wait_for_model, workspace
 
@@ -31,7 +34,8 @@ if not scenarios:
 
 if rehearsal is None:
     st.markdown("### Rehearse a conversation")
-    st.caption("The coach plays your superior, in character, using what you recorded on the *Your boss* page.")
+    st.caption("The coach plays your superior, in character, using what you recorded on the *Your boss* page. "
+               "They have concerns you don't see; the meter shows how many your words have met.")
     names = list(scenarios)
     name = st.selectbox("Scenario", names, format_func=lambda n: scenarios[n].title)
     sc = scenarios[name]
@@ -47,8 +51,8 @@ sc = scenarios.get(rehearsal.scenario)
 if sc is None:
     st.error(f"The scenario {rehearsal.scenario!r} is gone.")
     st.stop()
-profile = space.profile.load()
-boss = profile.name or "Your superior"
+coach = rt.rehearsal_coach(sc, space.name)
+boss = coach.boss
 st.markdown(f"### {sc.title}")
 st.caption(f"{boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 
@@ -60,35 +64,43 @@ with talk:
         with st.chat_message("user" if line.role == "user" else "assistant",
                              avatar=None if line.role == "user" else ":material/person:"):
             st.markdown(model_markdown(line.text))
-    if rehearsal.ended is None:
-        if text:
-            try:
-                coach = rt.rehearsal_coach(sc.name, space.name)
-                with st.chat_message("user"):
-                    st.markdown(text)
-                with st.chat_message("assistant", avatar=":material/person:"):
-                    wait_for_model()
-                    st.write_stream(coach.reply(rehearsal, store, text))
-            except CoachError as exc:
-                show_error(exc)
-                st.caption("Your turn is kept in the transcript; send your next line when ready.")
+    if rehearsal.ended is None and text:
+        try:
+            with st.chat_message("user"):
+                st.markdown(text)
+            with st.chat_message("assistant", avatar=":material/person:"):
+                wait_for_model()
+                st.write_stream(coach.reply(rehearsal, store, text))
+        except CoachError as exc:
+            show_error(exc)
+            st.caption("Your turn is kept in the transcript; send your next line when ready.")
 
 with side:
     if rehearsal.ended is None:
+        state = coach.state(rehearsal)
+        st.progress(state.met / len(state.concerns), text=state.meter(boss))
+        if state.closed:
+            st.warning(f"{boss} has closed the meeting: a busy superior needs the point and the ask early. "
+                       "End it to see the debrief.", icon=":material/timer_off:")
+        elif state.outcome == "agreed":
+            st.success(f"{boss} can say yes now: agree the next step, then end the rehearsal.", icon=":material/check:")
         if st.button("Hint: what should I say?", icon=":material/lightbulb:", use_container_width=True):
             try:
                 with st.spinner("Thinking…"):
-                    coach = rt.rehearsal_coach(sc.name, space.name)
                     notes = space.notes.search(rehearsal.transcript()[-1500:] or sc.situation, k=2)
                     st.session_state[f"hint:{rehearsal.id}"] = coach.hint(rehearsal, [n for n in notes if n.score >= 0.3])
             except CoachError as exc:
                 show_error(exc)
         if hint := st.session_state.get(f"hint:{rehearsal.id}"):
-            st.info(model_markdown(hint), icon=":material/lightbulb:")
+            st.info(model_markdown(hint_markdown(hint)), icon=":material/lightbulb:")
         if st.button("End and get my debrief", type="primary", icon=":material/flag:", use_container_width=True):
             try:
-                with st.spinner("Scoring the conversation against the playbook…"):
-                    rt.rehearsal_coach(sc.name, space.name).debrief(rehearsal, store)
+                card = coach.score(rehearsal)  # instant: computed from your turns, saved at once
+                rehearsal.scorecard, rehearsal.ended = card, time.time()
+                store.save(rehearsal)
+                with st.spinner("Writing advice for next time…"):
+                    card["improvements"] = coach.improvements(rehearsal, card)
+                store.save(rehearsal)
                 st.rerun()
             except CoachError as exc:
                 show_error(exc)

@@ -1,0 +1,83 @@
+"""The sentence detector: its training data, its disjointness from every evaluation set, its output."""
+
+import numpy as np
+import pytest
+import yaml
+
+from coach.analysis import sentences
+from coach.detector import LABELS, MYTHS, SIGNALS, WEIGHTS, Detector, label_matrix, load_training
+from coach.settings import REPO_DIR
+
+DATA = REPO_DIR / "tests" / "data"
+
+
+@pytest.fixture(scope="module")
+def detector(embeddings) -> Detector:
+    return Detector(embeddings)
+
+
+def test_the_training_data_is_large_varied_and_labelled_from_the_definitions():
+    examples = load_training()
+    Y = label_matrix(examples)
+    counts = dict(zip(LABELS, Y.sum(axis=0)))
+    assert all(counts[m] >= 150 for m in MYTHS), counts
+    assert counts["healthy"] >= 300
+    assert all(counts[s] >= 45 for s in SIGNALS), counts
+    registers = {e.register for e in examples}
+    assert {"email", "chat", "agenda", "spoken"} <= registers
+
+
+def _evaluation_sentences() -> list[tuple[str, str]]:
+    """Every sentence of every evaluation set that judges the detector, with where it came from."""
+    out = []
+    for name in ("review_blind", "review_drafts", "review_heldout"):
+        for d in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
+            out += [(f"{name}:{d['id']}", s.quote) for s in sentences(d["text"])]
+    for script in yaml.safe_load((DATA / "rehearse_calibration.yaml").read_text()):
+        for turn in script["turns"]:
+            out += [(f"rehearse_calibration:{script['id']}", s.quote) for s in sentences(turn)]
+    return out
+
+
+def test_no_training_sentence_is_within_cosine_0_9_of_any_evaluation_sentence(embeddings):
+    train = [e.text for e in load_training()]
+    evaluation = _evaluation_sentences()
+    similarity = embeddings.embed(train) @ embeddings.embed([s for _, s in evaluation]).T
+    close = [(train[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
+    print(f"{len(train)} training x {len(evaluation)} evaluation sentences, max cosine {similarity.max():.3f}")
+    assert close == []
+
+
+def test_the_shipped_weights_are_small_and_load_without_pickles():
+    assert WEIGHTS.stat().st_size < 1_000_000
+    with np.load(WEIGHTS, allow_pickle=False) as data:
+        assert {"myths.weights", "signals.weights"} <= set(data.files)
+
+
+def test_judgments_are_deterministic_and_carry_every_label(detector):
+    texts = ["Whatever you decide is fine with me, just tell me what to do.",
+             "The vendor slipped two days; I recommend the backup supplier. Can you approve by Friday?"]
+    first, second = detector.judge(texts), detector.judge(texts)
+    assert [j.probabilities for j in first] == [j.probabilities for j in second]
+    assert set(first[0].probabilities) == set(LABELS)
+    assert first[0].has("myth-just-execute") and first[1].has("healthy")
+
+
+@pytest.mark.parametrize("text, myth", [
+    ("Honestly I will go along with anything you choose here, no strong feelings either way.", "myth-just-execute"),
+    ("This little project of mine has nothing to do with what the department is trying to achieve, "
+     "so I won't bother you with it.", "myth-independent-work"),
+    ("I'm so sorry to take up your time again with this, it's probably nothing really.", "myth-fear"),
+])
+def test_each_myth_is_recognised_in_words_not_in_any_training_file(detector, text, myth):
+    [judgment] = detector.judge([text])
+    assert judgment.has(myth), judgment.probabilities
+
+
+def test_rejecting_the_goals_is_the_myth_and_never_a_link_to_them(detector):
+    """The issue's own example: a goal word inside a sentence that rejects the goal."""
+    [rejects] = detector.judge(["Jo, my team is heads-down on our own backlog, so the quarterly targets you "
+                                "mentioned aren't really something we need to factor in."])
+    assert rejects.has("myth-independent-work") and not rejects.has("connects_to_goals")
+    [serves] = detector.judge(["The new onboarding flow is aimed squarely at your quarterly retention target."])
+    assert serves.has("connects_to_goals") and serves.has("healthy")
