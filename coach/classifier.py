@@ -96,7 +96,7 @@ def save_heads(path: Path, heads: dict[str, LinearHeads], **meta: str) -> None:
 def load_heads(path: Path) -> dict[str, LinearHeads]:
     """Read every set of heads saved by save_heads (no pickles: plain arrays only)."""
     with np.load(path, allow_pickle=False) as data:
-        names = {key.split(".")[0] for key in data.files if not key.startswith("meta.")}
+        names = {key.split(".")[0] for key in data.files if key.endswith(".weights")}
         return {name: LinearHeads.from_arrays(data, name) for name in names}
 
 

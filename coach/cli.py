@@ -172,17 +172,7 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.analysis import check_draft
     from coach.present import review_markdown
 
-    if args.file == "-":
-        draft = sys.stdin.read()
-    else:
-        path = Path(args.file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"Cannot read {args.file}: {exc.strerror}.", "Check the path.") from None
-        from coach.notes import decode_text
-
-        draft = decode_text(data, path.name)
+    draft = sys.stdin.read() if args.file == "-" else _read_text(args.file)
     review = rt.review(check_draft(draft), args.workspace, args.goal or "", use_model=not args.no_llm,
                        approach=args.approach)
     if args.json:
@@ -268,6 +258,28 @@ def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_route(rt: Runtime, args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read_text(args.file)
+    if not text.strip():
+        raise InputError("There is nothing to route.", "Give a question, a draft or a request to practise.")
+    route = rt.router.route(text.strip(), rt.scenarios()[0])
+    if args.json:
+        print(json.dumps(route.as_dict()))
+    else:
+        print(f"{route.mode} ({route.confidence:.0%})" + (f", scenario {route.scenario}" if route.scenario else ""))
+    return 0
+
+
+def _read_text(name: str) -> str:
+    from coach.notes import decode_text
+
+    path = Path(name)
+    try:
+        return decode_text(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise InputError(f"Cannot read {name}: {exc.strerror}.", "Check the path.") from None
+
+
 def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
     from coach.training import print_reports
 
@@ -282,6 +294,14 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
 
         items, reports = train(rt.embeddings)
         print_reports(reports, f"Concession classifier: {len(items)} superior lines")
+        print(f"Saved {WEIGHTS}")
+    elif args.what == "router":
+        from coach.router import WEIGHTS, train
+
+        items, reports, scenario = train(rt.embeddings, rt.scenarios()[0])
+        print_reports(reports, f"Router: {len(items)} training inputs")
+        print(f"Scenario threshold {scenario['scenario_threshold']} "
+              f"(right scenario or none on {scenario['training_accuracy']:.2f} of the training rehearse inputs)")
         print(f"Saved {WEIGHTS}")
     elif args.what == "tracker":
         from coach.detector import load_training
@@ -319,6 +339,13 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             print(file=sys.stderr)
             if not args.json:
                 evaluate.print_rehearse(figures[half], f"{half} half")
+    if args.what == "router":
+        from coach.router import evaluate as evaluate_router
+        from coach.router import print_evaluation
+
+        figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / "router_blind.yaml")
+        if not args.json:
+            print_evaluation(figures, "router_blind.yaml")
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:
@@ -387,12 +414,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="score only; skip the model's phrased improvements")
     rehearse.set_defaults(func=cmd_rehearse)
 
+    route = sub.add_parser("route", help="say how the chat would route a message (FILE, or - for stdin)")
+    route.add_argument("file")
+    route.add_argument("--json", action="store_true", help='print {"mode", "scenario", "confidence"}')
+    route.set_defaults(func=cmd_route)
+
     train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
-    train.add_argument("what", choices=["detector", "concession", "tracker"])
+    train.add_argument("what", choices=["detector", "concession", "tracker", "router"])
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession", "rehearse"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router"])
     evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],
                           help="rehearse: which half of the calibration scripts (holdout is the one we report)")
     evaluate.add_argument("--no-model", action="store_true",

@@ -222,6 +222,13 @@ class Runtime:
         return found[name]
 
     @cached_property
+    def router(self):
+        """Routes chat messages to ask, review or rehearse."""
+        from coach.router import Router
+
+        return Router(self.embeddings)
+
+    @cached_property
     def concession(self):
         """Whether a line of the superior's concedes (Rehearse checks every line with it)."""
         from coach.concession import ConcessionClassifier
