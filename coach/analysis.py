@@ -73,6 +73,7 @@ class Analysis:
             }
 
         return {
+            "text": self.text,
             "myths": [finding(f) for f in self.myths],
             "signals": {k: {"present": s.present, "span": span(s.span), "quote": s.span.quote if s.span else None,
                             "note": s.note} for k, s in self.signals.items()},

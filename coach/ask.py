@@ -54,12 +54,15 @@ def check_question(question: str) -> str:
 
 @dataclass
 class Turn:
-    """One question and answer, with the user message exactly as it was sent to the model."""
+    """One message of the coach chat and the reply: an answer (with the user message exactly as it
+    was sent to the model), a review, or a rehearsal. `payload` holds a review's or rehearsal's result."""
 
     question: str
     prompt: str
     answer: str = ""
     sources: list[Hit] = field(default_factory=list)
+    mode: str = "ask"
+    payload: dict | None = None
 
 
 def playbook_block(cards: list[Card], budget_tokens: int) -> tuple[str, set[str]]:
@@ -152,7 +155,8 @@ class AskChain:
         budget = self.context_tokens - self.answer_tokens - reserved
         budget -= estimate_tokens(str(self.system.content))
         kept: list[Turn] = []
-        for turn in reversed(history):
+        # Only answers are replayed: a review or a rehearsal in the same chat is not a question.
+        for turn in reversed([t for t in history if t.mode == "ask"]):
             cost = estimate_tokens(turn.prompt) + estimate_tokens(turn.answer)
             if cost > budget:
                 break

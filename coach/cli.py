@@ -178,7 +178,7 @@ def cmd_review(rt: Runtime, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(review.as_dict(), indent=2, ensure_ascii=False))
     else:
-        print(review_markdown(review))
+        print(review_markdown(review.as_dict()))
     return 0
 
 

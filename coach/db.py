@@ -58,6 +58,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX rehearsals_workspace ON rehearsals (workspace, updated);
     """,
+    # The coach chat routes messages: a turn is an answer, a review or a rehearsal, with its result;
+    # a rehearsal started from the chat keeps the scenario it was built from.
+    """
+    ALTER TABLE turns ADD COLUMN mode TEXT NOT NULL DEFAULT 'ask';
+    ALTER TABLE turns ADD COLUMN payload TEXT;
+    ALTER TABLE rehearsals ADD COLUMN scenario_data TEXT;
+    """,
 ]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import html
 
-from coach.analysis import Analysis
 
 _ICONS = {"myth": "⚠", "signal": "•", "tone": "•", "form": "•"}
 
@@ -19,46 +18,46 @@ def safe_markdown(text: str) -> str:
     return text.replace("![", "!\\[")
 
 
-# ---- Review -------------------------------------------------------------------------------------
+# ---- Review (from Review.as_dict(), so a review saved in a chat renders the same way) ------------
 
 
-def finding_lines(analysis: Analysis) -> list[str]:
+def finding_lines(review: dict) -> list[str]:
     """One Markdown line per finding: what, where (the quoted words) and what to do."""
     out = []
-    for f in analysis.findings:
-        where = f' — "{f.span.quote}"' if f.span else ""
-        out.append(f"{_ICONS[f.category]} **{f.topic}**{where}: {f.message}")
+    for f in review["findings"]:
+        where = f' — "{f["quote"]}"' if f.get("quote") else ""
+        out.append(f"{_ICONS[f['category']]} **{f['topic']}**{where}: {f['message']}")
     return out
 
 
-def review_markdown(review) -> str:
+def review_markdown(review: dict) -> str:
     """A whole review as Markdown: verdict, what works, findings, then the checked rewrite or why none."""
-    a = review.analysis
-    parts = [f"**{review.verdict}**"]
-    parts += [f"_{note}_" for note in a.notes]
-    if review.works:
-        parts.append("What works: " + ", ".join(review.works) + ".")
-    lines = finding_lines(a)
+    parts = [f"**{review['verdict']}**"]
+    parts += [f"_{note}_" for note in review.get("notes", [])]
+    if review.get("works"):
+        parts.append("What works: " + ", ".join(review["works"]) + ".")
+    lines = finding_lines(review)
     parts.append("\n".join(f"- {line}" for line in lines) if lines else "No pitfalls found.")
-    if review.rewrite:
+    if review.get("rewrite"):
         parts.append("**A better version** (checked: no pitfall, the ask, every fact kept)\n\n"
-                     + "\n".join(f"> {line}" for line in review.rewrite.splitlines()))
-    elif review.note:
-        parts.append(f"_{review.note}_")
+                     + "\n".join(f"> {line}" for line in review["rewrite"].splitlines()))
+    elif review.get("note"):
+        parts.append(f"_{review['note']}_")
     return "\n\n".join(parts)
 
 
-def highlighted_html(analysis: Analysis) -> str:
+def highlighted_html(review: dict) -> str:
     """The draft as HTML with each flagged span marked (title: the finding); everything escaped."""
-    spans = sorted((f.span.start, f.span.end, f.message) for f in analysis.findings if f.span)
+    text = review["text"]
+    spans = sorted((f["span"]["start"], f["span"]["end"], f["message"]) for f in review["findings"] if f.get("span"))
     out, pos = [], 0
     for start, end, label in spans:
         if start < pos:
             continue
-        out.append(html.escape(analysis.text[pos:start]))
-        out.append(f'<mark title="{html.escape(label)}">{html.escape(analysis.text[start:end])}</mark>')
+        out.append(html.escape(text[pos:start]))
+        out.append(f'<mark title="{html.escape(label)}">{html.escape(text[start:end])}</mark>')
         pos = end
-    out.append(html.escape(analysis.text[pos:]))
+    out.append(html.escape(text[pos:]))
     return '<div style="white-space: pre-wrap; line-height: 1.6">' + "".join(out) + "</div>"
 
 
@@ -102,7 +101,8 @@ def scorecard_markdown(card: dict) -> str:
     out.append("")
     for key, s in card["strategies"].items():
         evidence = f'your turn {s["turn"]}: "{s["evidence"]}"' if s["turn"] else "not shown"
-        out.append(f"- **{strategy_name(key)}** {s['score']}/5 — {s.get('why', '')}. Evidence: {evidence}")
+        why = f" — {s['why']}." if s.get("why") else ""
+        out.append(f"- **{strategy_name(key)}** {s['score']}/5{why} Evidence: {evidence}")
     if card["myths"]:
         out.append("")
         for m in card["myths"]:
@@ -110,7 +110,8 @@ def scorecard_markdown(card: dict) -> str:
     if card.get("improvements"):
         out += ["", "Next time:"]
         for i in card["improvements"]:
-            out.append(f"- Turn {i['turn']}: {i['advice']} `[{i['card']}]`")
+            where = f"Turn {i['turn']}: " if i.get("turn") else ""  # rehearsals saved before turns were recorded
+            out.append(f"- {where}{i['advice']} `[{i['card']}]`")
     return "\n".join(out)
 
 

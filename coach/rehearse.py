@@ -64,6 +64,10 @@ class Rehearsal:
     scorecard: dict | None = None
     started: float = 0.0
     ended: float | None = None
+    scenario_data: dict | None = None  # the scenario as it was played (chat-built ones have no file)
+
+    def scenario_model(self) -> Scenario | None:
+        return Scenario(**{**self.scenario_data, "name": self.scenario}) if self.scenario_data else None
 
     def user_turns(self) -> list[str]:
         return [l.text for l in self.lines if l.role == "user"]
@@ -109,12 +113,15 @@ class Rehearsals:
             raise InputError(f"Unknown difficulty {difficulty!r}.", f"Use one of: {', '.join(DIFFICULTIES)}.")
         now = time.time()
         lines = [Line("superior", scenario.opening)] if scenario.opening else []
+        data = scenario.model_dump(exclude={"name"})
         with closing(connect(self.db_path)) as db, db:
             cur = db.execute(
-                "INSERT INTO rehearsals (workspace, scenario, difficulty, turns, started, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                (self.workspace, scenario.name, difficulty, json.dumps([asdict(l) for l in lines]), now, now),
+                "INSERT INTO rehearsals (workspace, scenario, difficulty, turns, started, updated, scenario_data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.workspace, scenario.name, difficulty, json.dumps([asdict(l) for l in lines]), now, now,
+                 json.dumps(data)),
             )
-        return Rehearsal(cur.lastrowid, self.workspace, scenario.name, difficulty, lines, None, now)
+        return Rehearsal(cur.lastrowid, self.workspace, scenario.name, difficulty, lines, None, now, None, data)
 
     def save(self, r: Rehearsal) -> None:
         with closing(connect(self.db_path)) as db, db:
@@ -125,14 +132,15 @@ class Rehearsals:
             )
 
     def _row(self, row) -> Rehearsal:
-        id_, scenario, difficulty, turns, card, started, ended = row
+        id_, scenario, difficulty, turns, card, started, ended, data = row
         return Rehearsal(id_, self.workspace, scenario, difficulty, [Line(**l) for l in json.loads(turns)],
-                         json.loads(card) if card else None, started, ended)
+                         json.loads(card) if card else None, started, ended, json.loads(data) if data else None)
 
     def get(self, rehearsal_id: int) -> Rehearsal:
         with closing(connect(self.db_path)) as db:
             row = db.execute(
-                "SELECT id, scenario, difficulty, turns, scorecard, started, ended FROM rehearsals WHERE id = ? AND workspace = ?",
+                "SELECT id, scenario, difficulty, turns, scorecard, started, ended, scenario_data FROM rehearsals "
+                "WHERE id = ? AND workspace = ?",
                 (rehearsal_id, self.workspace),
             ).fetchone()
         if row is None:
@@ -142,7 +150,7 @@ class Rehearsals:
     def list(self) -> list[Rehearsal]:
         with closing(connect(self.db_path)) as db:
             rows = db.execute(
-                "SELECT id, scenario, difficulty, turns, scorecard, started, ended FROM rehearsals "
+                "SELECT id, scenario, difficulty, turns, scorecard, started, ended, scenario_data FROM rehearsals "
                 "WHERE workspace = ? ORDER BY started DESC", (self.workspace,),
             ).fetchall()
         return [self._row(r) for r in rows]

@@ -29,7 +29,7 @@ from coach.errors import ConfigError
 from coach.scenarios import Scenario
 
 DATA = Path(__file__).parent / "data"
-TRAINING = DATA / "router_training.yaml"
+TRAINING = (DATA / "router_training.yaml", DATA / "router_training_2.yaml")
 WEIGHTS = DATA / "router.npz"
 SCENARIO_THRESHOLD = DATA / "router.json"
 MODES = ("ask", "review", "rehearse")
@@ -157,17 +157,17 @@ def load_inputs(path: Path) -> list[dict]:
     return items
 
 
-def train(embeddings: MiniLMEmbeddings, scenarios: dict[str, Scenario], data: Path = TRAINING,
+def train(embeddings: MiniLMEmbeddings, scenarios: dict[str, Scenario], data: tuple[Path, ...] = TRAINING,
           out: Path = WEIGHTS, threshold_out: Path = SCENARIO_THRESHOLD):
     """Fit the router and choose the scenario threshold on the training inputs; save both."""
     from coach.training import fit_softmax
 
-    items = load_inputs(data)
+    items = [item for path in data for item in load_inputs(path)]
     texts = [i["text"].strip() for i in items]
     vectors = embeddings.embed(texts)
     classes = np.array([MODES.index(i["mode"]) for i in items])
     heads, reports, _ = fit_softmax(router_features(vectors, texts), classes, list(MODES), uses_ngrams=True)
-    save_heads(out, {"mode": heads}, trained_on=f"{len(items)} inputs in {data.name}")
+    save_heads(out, {"mode": heads}, trained_on=f"{len(items)} inputs in {', '.join(p.name for p in data)}")
     # Scenario threshold: a request labelled with a scenario should reach it on that scenario, and
     # one labelled null (no scenario fits) should not reach it on any.
     router = Router(embeddings, out, threshold_out)

@@ -247,6 +247,10 @@ class Runtime:
         return Coach(self.chat_model(), prompts, scenario, self.workspace(workspace).profile.load(),
                      self.playbook_text(), self.detector, self.concession, self.cards)
 
+    def prompt(self, name: str):
+        """A prompt file from the prompts folder, checked as it loads."""
+        return load_prompt(name, self.settings.prompts_dir)
+
     def playbook_text(self) -> str:
         """The playbook block every coaching prompt quotes (the same text Ask caches)."""
         from coach.ask import playbook_block

@@ -64,3 +64,96 @@ def save_scenario(folder: Path, scenario: Scenario, name: str) -> Path:
     tmp.write_text(scenario.as_yaml(), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+# ---- a scenario from the person's own words (the chat's "let's practise…" with no matching file) ----
+
+# Concerns any superior has about any request, from the playbook: their goals (understand your
+# superior), a proposal rather than a bare problem (take the initiative), and what happens next
+# (communicate). Used when the model's own draft of concerns is unusable, and to fill it out.
+GENERIC_CONCERNS = [
+    Concern(
+        text="They don't yet see how this fits their own goals and the pressure they are under.",
+        hint="they don't yet see how this connects to their own goals",
+        pushback=["How does this help with what I'm being measured on?",
+                  "I have my own targets to hit. Where does this fit?"],
+        addressed_by=[
+            "I know your priority this quarter is the launch, and this keeps it on track.",
+            "This takes a problem off your plate before your review with your own boss.",
+            "I checked this against your targets: it helps the number you report every month.",
+            "What matters most to you right now? I want this to fit your priorities.",
+            "It supports the goal you set for the team, and I can show you how in one page.",
+        ],
+    ),
+    Concern(
+        text="They want a concrete proposal, not just a problem to solve themselves.",
+        hint="they are waiting for a concrete proposal",
+        pushback=["So what exactly are you proposing?", "What do you want me to do with this?"],
+        addressed_by=[
+            "My proposal is to start with a two-week trial and review it with you after that.",
+            "I see two options; I recommend the second because it costs less and is faster.",
+            "I've already drafted a plan: these three steps, starting Monday.",
+            "Here is what I suggest we do, and what I will take on myself.",
+            "I'll own the fix: the first step is done and the rest is scheduled for this week.",
+        ],
+    ),
+    Concern(
+        text="They want to know the risks and exactly what happens next.",
+        hint="they want to know the risks and the next step",
+        required=False,
+        pushback=["What could go wrong here?", "And what happens next, concretely?"],
+        addressed_by=[
+            "The main risk is a delay of a week, and I have a fallback if that happens.",
+            "Next step: I'll send you a one-page summary by Thursday and we decide on Friday.",
+            "If it doesn't work after a month, we stop and go back to how it is now.",
+            "I'll update you every Monday so nothing comes as a surprise.",
+            "Can we agree the next step today and check in again in two weeks?",
+        ],
+    ),
+]
+
+
+class ScenarioDraft(BaseModel):
+    """What the model is asked for when it builds a scenario from the person's words."""
+
+    title: str = Field(max_length=80)
+    situation: str = Field(max_length=600)
+    goal: str = Field(max_length=300)
+    opening: str = Field(max_length=200, description="the superior's first line")
+    concerns: list[str] = Field(min_length=1, max_length=3, description="what the superior will worry about")
+
+
+def draft_scenario(model, prompt, text: str, boss: str) -> tuple[Scenario, str]:
+    """A scenario built from the person's own words, and how ("model" or "template").
+
+    The model drafts the title, situation, goal, opening and the superior's likely concerns, one for
+    each of the generic concerns in order (their goals, a proposal, the next step): its words make
+    the concern specific, and the generic concern's lines say what settles it. When the model's draft is unusable, a template built from the
+    person's words and the generic concerns stands in, and the person edits it before starting.
+    """
+    from coach.ask import fence
+    from coach.errors import CoachError
+    from coach.models import structured
+
+    try:
+        draft = structured(model, ScenarioDraft, [
+            ("system", prompt.render_system()),
+            ("human", prompt.render_user(request=fence(text), boss=boss)),
+        ], max_tokens=500)
+    except CoachError:
+        return template_scenario(text), "template"
+    concerns = []
+    for said, generic in zip(draft.concerns, GENERIC_CONCERNS):
+        concerns.append(generic.model_copy(update={"text": said.strip() or generic.text}))
+    concerns += GENERIC_CONCERNS[len(concerns):]
+    return Scenario(title=draft.title.strip() or "Your conversation", situation=draft.situation.strip() or text,
+                    goal=draft.goal.strip() or "Agree on a way forward with your superior.",
+                    opening=draft.opening.strip(), concerns=concerns), "model"
+
+
+def template_scenario(text: str) -> Scenario:
+    """A scenario from the person's words alone, with the playbook's generic concerns."""
+    words = text.strip()
+    return Scenario(title="Your conversation", situation=words[:600],
+                    goal="Agree on a way forward with your superior, with a clear next step.",
+                    opening="You wanted to talk?", concerns=list(GENERIC_CONCERNS))

@@ -1,71 +1,255 @@
-"""Ask: chat with the coach; answers stream in with their sources."""
+"""The coach chat: a question gets an answer, a pasted draft gets a review, "let's practise…" starts a
+rehearsal. The router (coach/router.py) decides, with no language model; each reply offers the other
+two modes in case it guessed wrong."""
 
 import streamlit as st
 
 from coach.ask import Turn, check_question
 from coach.errors import CoachError
+from coach.rehearse import DIFFICULTIES
+from coach.scenarios import Scenario, draft_scenario, save_scenario
 from coach.store import Hit
 from views.common import model_markdown, runtime, show_error, show_sources, wait_for_model, workspace
+from views.components import rehearsal_controls, review_draft, say, show_analysis, show_debrief, show_lines, show_rewrite
 
 rt = runtime()
 space = workspace()
 key = f"turns:{space.name}"
+conversation_key = f"conversation:{space.name}"
+MODE_LABELS = {"ask": "Answer it as a question", "review": "Review it as a draft", "rehearse": "Practise it as a conversation"}
 
 if key not in st.session_state:
     # A reload starts a new session: pick the latest conversation back up from disk.
     conversation = space.conversations.latest()
-    st.session_state[f"conversation:{space.name}"] = conversation
+    st.session_state[conversation_key] = conversation
     st.session_state[key] = space.conversations.turns(conversation) if conversation else []
 turns: list[Turn] = st.session_state[key]
+scenarios, _ = rt.scenarios()
 
 with st.sidebar:
     if st.button("New chat", use_container_width=True, icon=":material/add_comment:"):
-        st.session_state[f"conversation:{space.name}"] = None
+        st.session_state[conversation_key] = None
         st.session_state[key] = turns = []
     if turns and st.button("Delete this chat", use_container_width=True, icon=":material/delete:"):
-        space.conversations.delete(st.session_state[f"conversation:{space.name}"])
-        st.session_state[f"conversation:{space.name}"] = None
+        space.conversations.delete(st.session_state[conversation_key])
+        st.session_state[conversation_key] = None
         st.session_state[key] = turns = []
 
-if not turns:
-    st.markdown(
-        "### Ask your coach\n"
-        "How to raise a problem, what to put in an update, how to disagree with a decision: "
-        "answers come from the managing-up playbook and your own notes, with every claim cited."
-    )
 
-for turn in turns:
-    with st.chat_message("user"):
-        st.markdown(turn.question)
-    with st.chat_message("assistant"):
+def save(turn: Turn, seq: int | None = None) -> None:
+    """Append a turn (or replace turn number seq) in this chat, starting the chat if needed."""
+    if st.session_state.get(conversation_key) is None:
+        st.session_state[conversation_key] = space.conversations.start(turn.question)
+    if seq is None:
+        space.conversations.append(st.session_state[conversation_key], turn)
+        turns.append(turn)
+    else:
+        space.conversations.update(st.session_state[conversation_key], seq, turn)
+        turns[seq - 1] = turn
+
+
+# ---- the three modes, each writing into the assistant message it is called in --------------------
+
+
+def answer(question: str, history: list[Turn]) -> Turn | None:
+    hits: list[Hit] = []
+    try:
+        question = check_question(question)
+        wait_for_model()
+        chain = rt.ask_chain(space.name)
+
+        def tokens():
+            for piece in chain.stream(question, history):
+                if isinstance(piece, Hit):
+                    hits.append(piece)
+                else:
+                    yield piece
+
+        text = st.write_stream(tokens())
+    except CoachError as exc:
+        show_error(exc)
+        return None
+    show_sources(hits)
+    return Turn(question, chain.user_message(question, hits), str(text), hits)
+
+
+def review(text: str) -> Turn | None:
+    result = review_draft(rt, space, text, wide=False)
+    return None if result is None else Turn(text, "", result["verdict"], mode="review", payload=result)
+
+
+def rehearse(text: str, scenario_name: str | None) -> Turn | None:
+    """Propose the conversation to practise: the matching scenario, or one built from the person's words."""
+    boss = space.profile.load().name or "your superior"
+    if scenario_name in scenarios:
+        scenario, source = scenarios[scenario_name], "file"
+    else:
+        try:
+            wait_for_model()
+            with st.spinner("Setting up the conversation from what you wrote…"):
+                scenario, source = draft_scenario(rt.chat_model(streaming=False), rt.prompt("scenario"), text, boss)
+        except CoachError:  # no model: the template from the person's words still works
+            from coach.scenarios import template_scenario
+
+            scenario, source = template_scenario(text), "template"
+    payload = {"state": "confirm", "scenario": scenario.name or None, "source": source,
+               "scenario_data": scenario.model_dump(exclude={"name"}), "difficulty": "busy"}
+    return Turn(text, "", f"Let's practise: {scenario.title}", mode="rehearse", payload=payload)
+
+
+# ---- rendering a saved turn ---------------------------------------------------------------------
+
+
+def show_rehearse(turn: Turn, seq: int, active: bool) -> None:
+    p = turn.payload
+    if p["state"] == "confirm":
+        confirm(turn, seq)
+        return
+    try:
+        rehearsal = space.rehearsals.get(p["rehearsal_id"])
+    except CoachError:
+        st.caption("This rehearsal was deleted on the History page.")
+        return
+    scenario = rehearsal.scenario_model() or scenarios.get(rehearsal.scenario)
+    st.markdown(f"**Practising: {scenario.title}** · {rehearsal.difficulty}")
+    coach = rt.rehearsal_coach(scenario, space.name)
+    if rehearsal.ended is None and active:
+        show_lines(rehearsal, coach.boss)
+        st.session_state["chat-rehearsal"] = (coach, rehearsal, seq)
+    else:
+        with st.expander(f"The conversation with {coach.boss}", expanded=rehearsal.ended is None):
+            show_lines(rehearsal, coach.boss)
+        if rehearsal.ended:
+            show_debrief(rehearsal)
+
+
+def confirm(turn: Turn, seq: int) -> None:
+    """The scenario to practise, to confirm or edit in one step (the superior's concerns stay hidden)."""
+    p = turn.payload
+    drafted = Scenario(**p["scenario_data"])
+    choices = ["__drafted__", *scenarios]
+    labels = {"__drafted__": f"{drafted.title} (from your words)" if p["source"] != "file" else drafted.title,
+              **{n: s.title for n, s in scenarios.items()}}
+    with st.form(f"confirm:{seq}"):
+        st.markdown("**Let's practise this conversation.** Check it, change anything, then start.")
+        pick = st.selectbox("Scenario", choices, format_func=labels.get,
+                            index=choices.index(p["scenario"]) if p["scenario"] in scenarios else 0)
+        title = st.text_input("Title", drafted.title)
+        situation = st.text_area("Situation", drafted.situation.strip(), height=100)
+        goal = st.text_input("What you want from it", drafted.goal.strip())
+        difficulty = st.segmented_control("How your superior behaves", list(DIFFICULTIES), default=p["difficulty"])
+        keep = st.checkbox("Save it as a scenario for reuse") if p["source"] != "file" else False
+        st.caption(f"Your superior has {len(drafted.concerns)} concerns you won't see; the meter shows how many "
+                   "your words meet, and the debrief reveals them.")
+        started = st.form_submit_button("Start", type="primary", icon=":material/play_arrow:")
+    if not started:
+        return
+    try:
+        if pick != "__drafted__":
+            scenario = scenarios[pick]
+        else:
+            scenario = drafted.model_copy(update={"title": title.strip() or drafted.title,
+                                                  "situation": situation.strip() or drafted.situation,
+                                                  "goal": goal.strip() or drafted.goal})
+            if keep:
+                path = save_scenario(rt.settings.scenarios_dir, scenario, scenario.title)
+                scenario = scenario.model_copy(update={"name": path.stem})
+                st.toast(f"Saved as scenarios/{path.name}")
+        if not scenario.name:
+            scenario = scenario.model_copy(update={"name": "from-chat"})
+        rehearsal = space.rehearsals.start(scenario, difficulty or "busy")
+    except CoachError as exc:
+        show_error(exc)
+        return
+    p.update(state="running", rehearsal_id=rehearsal.id, scenario=scenario.name, difficulty=rehearsal.difficulty)
+    save(Turn(turn.question, "", f"Practising: {scenario.title}", mode="rehearse", payload=p), seq)
+    st.rerun()
+
+
+def show_turn(turn: Turn, seq: int, active: bool) -> None:
+    if turn.mode == "review":
+        show_analysis(turn.payload, wide=False)
+        show_rewrite(turn.payload, wide=False)
+    elif turn.mode == "rehearse":
+        show_rehearse(turn, seq, active)
+    else:
         st.markdown(model_markdown(turn.answer))
         show_sources(turn.sources)
 
-if question := st.chat_input("Ask about working with your boss…"):
+
+def not_what_you_meant(turn: Turn, seq: int) -> None:
+    """Re-run the message as one of the other two modes, at once."""
+    with st.popover("Not what you meant?", icon=":material/alt_route:"):
+        for mode in MODE_LABELS:
+            if mode != turn.mode and st.button(MODE_LABELS[mode], key=f"as:{seq}:{mode}"):
+                st.session_state["rerun-as"] = (seq, mode)
+                st.rerun()
+
+
+def run_mode(mode: str, text: str, history: list[Turn], scenario: str | None = None) -> Turn | None:
+    if mode == "review":
+        return review(text)
+    if mode == "rehearse":
+        return rehearse(text, scenario)
+    return answer(text, history)
+
+
+# ---- the page -----------------------------------------------------------------------------------
+
+st.session_state.pop("chat-rehearsal", None)
+if not turns:
+    st.markdown(
+        "### Your coach\n"
+        "Ask a question, paste a draft to your boss to have it checked, or say \"let's practise…\" to rehearse "
+        "a conversation: the coach works out which."
+    )
+rerun_as = st.session_state.pop("rerun-as", None)
+last_running = max((i for i, t in enumerate(turns, 1)
+                    if t.mode == "rehearse" and t.payload and t.payload.get("state") == "running"), default=None)
+for seq, turn in enumerate(turns, 1):
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(turn.question)
     with st.chat_message("assistant"):
-        hits: list[Hit] = []
-        try:
-            question = check_question(question)
-            wait_for_model()
-            chain = rt.ask_chain(space.name)
-
-            def tokens():
-                for piece in chain.stream(question, turns):
-                    if isinstance(piece, Hit):
-                        hits.append(piece)
-                    else:
-                        yield piece
-
-            answer = st.write_stream(tokens())
-        except CoachError as exc:
-            show_error(exc)
+        if rerun_as and rerun_as[0] == seq:
+            redone = run_mode(rerun_as[1], turn.question, turns[: seq - 1])
+            if redone is not None:
+                save(redone, seq)
+                turn = redone
+                if redone.mode == "rehearse":
+                    st.rerun()  # the confirm form is interactive from its saved copy
         else:
-            turn = Turn(question, chain.user_message(question, hits), str(answer), hits)
-            show_sources(hits)
-            conversation_key = f"conversation:{space.name}"
-            if st.session_state.get(conversation_key) is None:
-                st.session_state[conversation_key] = space.conversations.start(question)
-            space.conversations.append(st.session_state[conversation_key], turn)
-            turns.append(turn)
+            show_turn(turn, seq, active=seq == last_running)
+        not_what_you_meant(turn, seq)
+
+running = st.session_state.get("chat-rehearsal")
+if running:
+    coach, rehearsal, seq = running
+    placeholder = f"What do you say to {coach.boss}?"
+else:
+    placeholder = "Ask a question, paste a draft, or say \"let's practise…\""
+text = st.chat_input(placeholder)
+
+if running:
+    if text:
+        say(coach, rehearsal, space.rehearsals, text)
+    if rehearsal_controls(coach, rehearsal, space.rehearsals, space, f"chat:{rehearsal.id}"):
+        ended = turns[seq - 1]
+        ended.payload["state"] = "ended"
+        save(Turn(ended.question, "", f"Practised: {rehearsal.scorecard['outcome']}", mode="rehearse",
+                  payload=ended.payload), seq)
+        st.rerun()
+elif text:
+    with st.chat_message("user"):
+        st.markdown(text)
+    with st.chat_message("assistant"):
+        if not text.strip():
+            show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
+        else:
+            route = rt.router.route(text.strip(), scenarios)
+            doing = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
+            st.caption(f"{doing[route.mode]} ({route.confidence:.0%} sure)")
+            turn = run_mode(route.mode, text, turns, route.scenario)
+            if turn is not None:
+                save(turn)
+                if turn.mode == "rehearse":
+                    st.rerun()  # the confirm form is interactive from its saved copy

@@ -1,69 +1,172 @@
-"""Blocks more than one page shows (the Review result, the rewrite as it streams), built on coach.present."""
+"""Blocks that more than one page shows (a review, a rehearsal), built on coach.present.
+
+The Review and Rehearse pages and the coach chat call these; nothing is rendered twice in two ways.
+"""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from coach.analysis import Analysis
 from coach.errors import CoachError
-from coach.present import diff_html, finding_lines, highlighted_html, safe_markdown
-from coach.review import Restart, Review, verdict, works
+from coach.present import diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
+from coach.review import Restart, Review
+from views.common import show_error, show_scorecard, wait_for_model
+
+SUPERIOR_AVATAR = ":material/person:"
 
 
-def show_analysis(analysis: Analysis, wide: bool = True) -> None:
+# ---- Review -------------------------------------------------------------------------------------
+
+
+def show_analysis(review: dict, wide: bool = True) -> None:
     """The instant check: the draft with its flagged words highlighted, and the findings beside it."""
-    for note in analysis.notes:
+    for note in review.get("notes", []):
         st.info(note, icon=":material/info:")
     left, right = st.columns([3, 2]) if wide else (st.container(), st.container())
     with left:
         st.caption("Your draft, flagged words highlighted")
-        st.html(highlighted_html(analysis))
+        st.html(highlighted_html(review))
     with right:
-        st.markdown(f"**{verdict(analysis)}**")
-        if good := works(analysis):
-            st.success("Works: " + ", ".join(good), icon=":material/thumb_up:")
-        for f, line in zip(analysis.findings, finding_lines(analysis)):
-            icon = ":material/warning:" if f.category == "myth" else ":material/lightbulb:"
+        st.markdown(f"**{review['verdict']}**")
+        if review.get("works"):
+            st.success("Works: " + ", ".join(review["works"]), icon=":material/thumb_up:")
+        for f, line in zip(review["findings"], finding_lines(review)):
+            icon = ":material/warning:" if f["category"] == "myth" else ":material/lightbulb:"
             st.warning(line, icon=icon)
-        if not analysis.findings:
+        if not review["findings"]:
             st.success("No pitfalls found.", icon=":material/check:")
 
 
-def stream_rewrite(rewriter, analysis: Analysis, goal: str = "") -> Review:
+def stream_rewrite(rewriter, review: Review, goal: str = "") -> Review:
     """Stream the rewrite under a "being checked" label; only a rewrite that passed stays on screen."""
-    st.markdown("#### A better version")
     status = st.empty()
     box = st.empty()
-    status.caption("Writing… every rewrite is checked (no pitfall, the ask, every fact kept) before it is kept.")
-    text = ""
+    status.caption("Writing a better version… it is checked (no pitfall, the ask, every fact kept) before it is kept.")
     try:
-        for piece in rewriter.stream(analysis, goal):
+        for piece in rewriter.stream(review.analysis, goal):
             if isinstance(piece, Restart):
-                text = ""
                 status.caption(f"The first version failed the checks ({piece}); writing another…")
                 continue
-            text = piece
-            box.markdown(safe_markdown(text) + " ▌")
+            box.markdown(safe_markdown(piece) + " ▌")
     except CoachError as exc:
-        box.empty()
+        review.note = f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip()
+        return review
+    finally:
         status.empty()
-        return Review(analysis, note=f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip())
-    status.empty()
-    box.empty()
+        box.empty()
     return rewriter.result
 
 
-def show_rewrite(review: Review) -> None:
+def show_rewrite(review: dict, wide: bool = True) -> None:
     """The checked rewrite beside a word diff, with a copy button; or plainly why there is none."""
-    if review.rewrite:
+    if review.get("rewrite"):
         st.markdown("#### A better version")
-        before, after = st.columns(2)
+        before, after = st.columns(2) if wide else (st.container(), st.container())
         with before:
             st.caption("Changes")
-            st.html(diff_html(review.analysis.text, review.rewrite))
+            st.html(diff_html(review["text"], review["rewrite"]))
         with after:
             st.caption("Checked: no pitfall, a clear ask, every number, date and name kept. Copy it with the "
                        "button at the top right.")
-            st.code(review.rewrite, language=None, wrap_lines=True)
-    elif review.note:
-        st.info(review.note, icon=":material/info:")
+            st.code(review["rewrite"], language=None, wrap_lines=True)
+    elif review.get("note"):
+        st.info(review["note"], icon=":material/info:")
+
+
+def review_draft(rt, space, draft: str, goal: str = "", use_model: bool = True, wide: bool = True) -> dict | None:
+    """Analyse a draft at once, show it, then stream a checked rewrite; return the review as a dict."""
+    try:
+        analysis = rt.analyze(draft, space.name, goal)
+    except CoachError as exc:
+        show_error(exc)
+        return None
+    review = Review(analysis)
+    show_analysis(review.as_dict(), wide)
+    if use_model and analysis.sentences:
+        wait_for_model()
+        try:
+            review = stream_rewrite(rt.rewriter(space.name), review, goal)
+        except CoachError as exc:
+            review.note = f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip()
+    data = review.as_dict()
+    show_rewrite(data, wide)
+    return data
+
+
+# ---- Rehearse -----------------------------------------------------------------------------------
+
+
+def show_lines(rehearsal, boss: str) -> None:
+    """The conversation so far: the person's turns and the superior's, under their own avatar and name."""
+    for line in rehearsal.lines:
+        if line.role == "user":
+            with st.chat_message("user"):
+                st.markdown(safe_markdown(line.text))
+        else:
+            with st.chat_message("assistant", avatar=SUPERIOR_AVATAR):
+                st.caption(boss)
+                st.markdown(safe_markdown(line.text))
+
+
+def say(coach, rehearsal, store, text: str) -> None:
+    """The person's turn and the superior's checked reply, streamed."""
+    try:
+        with st.chat_message("user"):
+            st.markdown(safe_markdown(text))
+        with st.chat_message("assistant", avatar=SUPERIOR_AVATAR):
+            st.caption(coach.boss)
+            wait_for_model()
+            st.write_stream(coach.reply(rehearsal, store, text))
+    except CoachError as exc:
+        show_error(exc)
+        st.caption("Your turn is kept in the transcript; send your next line when ready.")
+
+
+def rehearsal_controls(coach, rehearsal, store, space, key: str) -> bool:
+    """The meter, Hint and End for a running rehearsal; True when it was just ended."""
+    state = coach.state(rehearsal)
+    st.progress(state.met / len(state.concerns), text=state.meter(coach.boss))
+    if state.closed:
+        st.warning(f"{coach.boss} has closed the meeting: a busy superior needs the point and the ask early. "
+                   "End it to see the debrief.", icon=":material/timer_off:")
+    elif state.outcome == "agreed":
+        st.success(f"{coach.boss} can say yes now: agree the next step, then end the rehearsal.",
+                   icon=":material/check:")
+    hint_col, end_col = st.columns(2)
+    if hint_col.button("Hint: what should I say?", icon=":material/lightbulb:", key=f"hint-btn:{key}",
+                       use_container_width=True):
+        try:
+            with st.spinner("Thinking…"):
+                notes = space.notes.search(rehearsal.transcript()[-1500:] or coach.scenario.situation, k=2)
+                st.session_state[f"hint:{rehearsal.id}"] = coach.hint(rehearsal, [n for n in notes if n.score >= 0.3])
+        except CoachError as exc:
+            show_error(exc)
+    if hint := st.session_state.get(f"hint:{rehearsal.id}"):
+        st.info(safe_markdown(hint_markdown(hint)), icon=":material/lightbulb:")
+    if end_col.button("End and get my debrief", type="primary", icon=":material/flag:", key=f"end-btn:{key}",
+                      use_container_width=True):
+        return end(coach, rehearsal, store)
+    return False
+
+
+def end(coach, rehearsal, store) -> bool:
+    """Score at once (saved), then add the model's phrased advice; the scorecard never waits on it."""
+    try:
+        card = coach.score(rehearsal)
+        rehearsal.scorecard, rehearsal.ended = card, time.time()
+        store.save(rehearsal)
+        with st.spinner("Writing advice for next time…"):
+            card["improvements"] = coach.improvements(rehearsal, card)
+        store.save(rehearsal)
+        return True
+    except CoachError as exc:
+        show_error(exc)
+        return False
+
+
+def show_debrief(rehearsal) -> None:
+    st.markdown("#### Debrief")
+    if rehearsal.scorecard:
+        show_scorecard(rehearsal.scorecard)

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from coach.rehearse import STRATEGIES
+from coach.scoring import STRATEGIES
 from views.common import show_scorecard, workspace
 
 space = workspace()
@@ -26,9 +26,17 @@ if scored:
     )
     st.markdown("**Scores over time**")
     st.line_chart(frame, y_label="score (1-5)")
+    outcomes = [r for r in reversed(scored) if "outcome" in r.scorecard]
+    if outcomes:
+        levels = {"refused": 0, "open": 1, "agreed": 2}
+        st.markdown("**Outcome over time** (0 refused, 1 open, 2 agreed)")
+        st.scatter_chart(pd.DataFrame({"outcome": [levels[r.scorecard["outcome"]] for r in outcomes]},
+                                      index=pd.to_datetime([r.started for r in outcomes], unit="s")),
+                         y_label="outcome")
 
 labels = {
     r.id: f"{time.strftime('%d %b %Y %H:%M', time.localtime(r.started))} · {r.scenario} · {r.difficulty}"
+          + (f" · {r.scorecard['outcome']}" if r.scorecard and "outcome" in r.scorecard else "")
           + ("" if r.ended else " · unfinished")
     for r in items
 }

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from coach.analysis import MAX_DRAFT_CHARS
-from coach.errors import CoachError
-from views.common import runtime, show_error, wait_for_model, workspace
-from views.components import show_analysis, show_rewrite, stream_rewrite
+from views.common import runtime, workspace
+from views.components import review_draft, show_analysis, show_rewrite
 
 st.set_page_config(layout="wide")  # the draft, the findings and the rewrite sit side by side
 rt = runtime()
@@ -28,26 +27,8 @@ with st.form("review"):
 
 if submitted:
     st.session_state.pop(result_key, None)
-    try:
-        analysis = rt.analyze(draft, space.name, goal)
-    except CoachError as exc:
-        show_error(exc)
-    else:
-        show_analysis(analysis)
-        if use_model and analysis.sentences:
-            wait_for_model()
-            try:
-                review = stream_rewrite(rt.rewriter(space.name), analysis, goal)
-            except CoachError as exc:
-                show_error(exc)
-                review = None
-        else:
-            from coach.review import Review
-
-            review = Review(analysis)
-        if review is not None:
-            st.session_state[result_key] = review
-            show_rewrite(review)
-elif (review := st.session_state.get(result_key)) is not None:
-    show_analysis(review.analysis)
-    show_rewrite(review)
+    if (result := review_draft(rt, space, draft, goal, use_model)) is not None:
+        st.session_state[result_key] = result
+elif (result := st.session_state.get(result_key)) is not None:
+    show_analysis(result)
+    show_rewrite(result)
