@@ -81,7 +81,7 @@ with st.sidebar:
         st.warning(f"Skipped card {problem}")
 
 page = st.navigation([
-    st.Page("views/ask.py", title="Ask", icon=":material/forum:", default=True),
+    st.Page("views/ask.py", title="Coach", icon=":material/forum:", default=True),
     st.Page("views/rehearse.py", title="Rehearse", icon=":material/theater_comedy:"),
     st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("views/history.py", title="History", icon=":material/history:"),

@@ -11,7 +11,7 @@ from coach.errors import InputError
 from coach.history import Conversations
 from coach.notes import NoteStore
 from coach.profile import ProfileStore
-from coach.rehearse import Rehearsals
+from coach.rehearsals import Rehearsals
 
 DEFAULT = "default"
 # Chroma collection names must start and end with a letter or digit.

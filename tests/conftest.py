@@ -4,6 +4,8 @@ import time
 from pathlib import Path
 
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from coach.embeddings import MiniLMEmbeddings
 from coach.settings import REPO_DIR, Settings
@@ -67,3 +69,25 @@ def wait_for_port(port: int, proc, what: str, seconds: float = 90) -> None:
 @pytest.fixture
 def knowledge_dir() -> Path:
     return REPO_DIR / "knowledge"
+
+
+APP = str(REPO_DIR / "app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
+    monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")
+    monkeypatch.setenv("COACH_ANSWER_TOKENS", "48")
+    monkeypatch.setenv("COACH_BACKEND", "local")
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -1,33 +1,9 @@
 """The Streamlit page, headless through AppTest, with the real tiny model."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from coach.settings import REPO_DIR
-from tests.conftest import tiny_model_path
-
-APP = str(REPO_DIR / "app.py")
-
-
-@pytest.fixture
-def app_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
-    monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")
-    monkeypatch.setenv("COACH_ANSWER_TOKENS", "48")
-    monkeypatch.setenv("COACH_BACKEND", "local")
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_resource.clear()
-
-
-def start() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
+from tests.conftest import APP, start
 
 def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
@@ -48,7 +24,8 @@ def test_a_question_gets_an_answer_with_sources_that_survives_a_reload(app_env):
     assert not at.exception, at.exception
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert at.chat_message[1].markdown[0].value.strip()
-    assert at.caption[0].value.startswith("Sources (")
+    captions = [c.value for c in at.caption]
+    assert captions[0].startswith("Answering a question") and any(c.startswith("Sources (") for c in captions)
     assert at.expander and at.expander[0].label.startswith("[1] ")
     # A reload is a new session: the conversation comes back from disk.
     again = start()
@@ -56,11 +33,12 @@ def test_a_question_gets_an_answer_with_sources_that_survives_a_reload(app_env):
     assert "missed a deadline" in again.chat_message[0].markdown[0].value
 
 
-def test_an_empty_question_gets_a_message_not_a_call(app_env):
+def test_an_empty_message_gets_a_message_not_a_call(app_env):
     at = start()
     at.chat_input[0].set_value("   ").run()
     assert not at.exception
-    assert "question is empty" in at.error[0].value
+    assert "The message is empty" in at.error[0].value
+    assert len(start().chat_message) == 0  # nothing saved
 
 
 def test_a_model_server_that_is_down_gets_a_clear_message(app_env, monkeypatch):
@@ -175,6 +153,9 @@ def test_rehearse_page_plays_the_superior_and_survives_a_reload(app_env):
     again.switch_page("views/rehearse.py").run()
     texts = [m.markdown[0].value for m in again.chat_message]
     assert "Hi, the API team slipped and Friday is at risk." in texts and len(texts) == 3
+    # The meter shows progress without revealing the concerns.
+    [meter] = again.get("progress")
+    assert meter.proto.text == "0 of 3 of Your superior's concerns met"
 
 
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):
@@ -185,17 +166,23 @@ def test_history_page_lists_exports_and_charts_rehearsals(app_env):
     rt = runtime()
     store = rt.workspace().rehearsals
     scenario = rt.scenario("bad-news")
-    for score in (2, 4):
-        r = store.start(scenario, "busy")
-        r.lines.append(Line("user", "I found a mistake and fixed it."))
-        r.scorecard = {"strategies": {k: {"score": score, "turn": 1, "evidence": "I found a mistake and fixed it."}
-                                      for k in ("strategy-understand", "strategy-communicate", "strategy-initiative", "strategy-feedback")},
-                       "myths": [], "improvements": [{"advice": "Say it earlier.", "card": "myth-fear"}]}
-        r.ended = r.started + 60
-        store.save(r)
+    r = store.start(scenario, "busy")  # saved by an earlier version: no outcome, no reasons
+    r.lines.append(Line("user", "I found a mistake and fixed it."))
+    r.scorecard = {"strategies": {k: {"score": 2, "turn": 1, "evidence": "I found a mistake and fixed it."}
+                                  for k in ("strategy-understand", "strategy-communicate", "strategy-initiative", "strategy-feedback")},
+                   "myths": [], "improvements": [{"advice": "Say it earlier.", "card": "myth-fear"}]}
+    r.ended = r.started + 60
+    store.save(r)
+    r = store.start(scenario, "busy")
+    r.lines.append(Line("user", "I found the error this morning, the fix is ready and I propose we call the client today."))
+    r.scorecard = rt.rehearsal_coach("bad-news").score(r)
+    r.ended = r.started + 60
+    store.save(r)
     at = start()
     at.switch_page("views/history.py").run()
     assert not at.exception, at.exception
-    assert len(at.get("vega_lite_chart")) == 1
-    assert [m.value for m in at.metric][:4] == ["4/5"] * 4  # the newest rehearsal opens first
+    assert len(at.get("vega_lite_chart")) == 2  # the scores, and the outcome over time
+    assert [m.value for m in at.metric][:4] == [f"{s['score']}/5" for s in r.scorecard["strategies"].values()]
+    alerts = [a.value for a in [*at.success, *at.info, *at.error]]
+    assert any(f"Outcome: **{r.scorecard['outcome']}**" in v for v in alerts), alerts
     assert len(at.get("download_button")) == 2

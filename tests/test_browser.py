@@ -45,7 +45,11 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def test_a_user_asks_and_sees_a_streamed_answer_with_sources(app_url, tmp_path):
+CHAT = "Ask a question, paste a draft, or say \"let's practise…\""
+
+
+@pytest.fixture
+def page(app_url):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `apt-get install chromium` (make test does it)")
     from playwright.sync_api import expect, sync_playwright
@@ -58,25 +62,65 @@ def test_a_user_asks_and_sees_a_streamed_answer_with_sources(app_url, tmp_path):
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(app_url)
-        box = page.get_by_placeholder("Ask about working with your boss…")
-        expect(box).to_be_visible(timeout=60_000)
+        expect(page.get_by_placeholder(CHAT)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=60_000)
-        box.fill("How do I tell my boss I missed a deadline?")
-        box.press("Enter")
-        assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
-        expect(assistant).to_be_visible(timeout=60_000)
-        # Streamed: the answer grows while it is being written.
-        lengths = []
-        deadline = time.time() + 120
-        while time.time() < deadline and not page.get_by_text("Sources (").count():
-            lengths.append(len(assistant.inner_text()))
-            time.sleep(0.05)
-        expect(page.get_by_text("Sources (")).to_be_visible()
-        # Streamed: the answer was seen at several lengths before it was finished.
-        assert len(set(lengths)) > 2, lengths
-        page.locator("[data-testid=stExpander] summary").first.click()
-        expect(page.get_by_text("similarity", exact=False).first).to_be_visible()
-        shots = Path(os.environ.get("UPWARD_SCREENSHOT_DIR", tmp_path))
-        shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / "ask.png"), full_page=True)
+        yield page
         browser.close()
+
+
+def send(page, text: str) -> None:
+    box = page.locator("[data-testid=stChatInputTextArea]")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_a_user_asks_and_sees_a_streamed_answer_with_sources(page, tmp_path):
+    from playwright.sync_api import expect
+
+    send(page, "How do I tell my boss I missed a deadline?")
+    assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
+    expect(assistant).to_be_visible(timeout=60_000)
+    # Streamed: the answer grows while it is being written.
+    lengths = []
+    deadline = time.time() + 120
+    while time.time() < deadline and not page.get_by_text("Sources (").count():
+        lengths.append(len(assistant.inner_text()))
+        time.sleep(0.05)
+    expect(page.get_by_text("Sources (")).to_be_visible()
+    # Streamed: the answer was seen at several lengths before it was finished.
+    assert len(set(lengths)) > 2, lengths
+    page.locator("[data-testid=stExpander] summary").first.click()
+    expect(page.get_by_text("similarity", exact=False).first).to_be_visible()
+    shots = Path(os.environ.get("UPWARD_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "ask.png"), full_page=True)
+
+
+def test_a_draft_pasted_into_the_chat_gets_highlighted_findings(page):
+    from playwright.sync_api import expect
+
+    send(page, "Hi Dana,\nSorry to bother you again. Whatever you decide on the vendor is fine, just tell me "
+               "what to do.\nThanks,\nSam")
+    expect(page.locator("mark").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("myth-fear", exact=False).first).to_be_visible()
+    assert "Sorry to bother you again." in page.locator("mark").all_inner_texts()
+
+
+def test_a_rehearsal_started_from_a_sentence_runs_two_turns_and_ends_with_a_debrief(page):
+    from playwright.sync_api import expect
+
+    send(page, "Let's practise asking my boss for a promotion and a raise.")
+    start = page.get_by_role("button", name="Start")
+    expect(start).to_be_visible(timeout=60_000)
+    start.click()
+    expect(page.get_by_text("Sure, let's talk. What's on your mind?")).to_be_visible(timeout=60_000)
+    for turn in ("I'd like to talk about a promotion to senior analyst.",
+                 "Since Daniel left I've run the billing migration, which cut invoice errors by 30%."):
+        expect(page.get_by_placeholder("What do you say to your superior?")).to_be_visible(timeout=60_000)
+        send(page, turn)
+        expect(page.get_by_text(turn)).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("concerns met", exact=False)).to_be_visible(timeout=120_000)
+    page.get_by_role("button", name="End and get my debrief").click()
+    expect(page.get_by_text("Outcome:", exact=False)).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("What was on their mind", exact=False)).to_be_visible()
+    expect(page.get_by_placeholder(CHAT)).to_be_visible()

@@ -3,7 +3,7 @@
 import pytest
 
 from coach.analysis import MAX_DRAFT_CHARS, Analyzer
-from coach.detector import Detector
+from coach.detector import Detector, SentenceJudgment
 from coach.errors import InputError
 from coach.evaluate import REVIEW_SETS, evaluate_review
 from coach.profile import SuperiorProfile
@@ -57,16 +57,51 @@ def test_a_healthy_draft_shows_what_works_and_no_myth(analyzer):
     assert "Can you approve by Friday?" in good.signals["clear_ask"].span.quote
 
 
-def test_a_bare_problem_gets_no_ask_and_no_options(analyzer):
-    codes = {f.code for f in analyzer.analyze("The vendor is late again and the build is broken.").findings}
+class ScriptedDetector:
+    """Judges each sentence by the labels the test gives it, so the finding logic is tested on its own
+    (the detector's own accuracy is measured on the blind sets above)."""
+
+    def __init__(self, labels: dict[str, set[str]]) -> None:
+        self.labels = labels
+
+    def judge(self, texts):
+        out = []
+        for text in texts:
+            on = next((set(v) for k, v in self.labels.items() if k in text), set())
+            on |= {"healthy"} if not on & {"myth-just-execute", "myth-independent-work", "myth-fear"} else set()
+            out.append(SentenceJudgment(text, {label: 1.0 for label in on}, frozenset(on)))
+        return out
+
+
+def scripted(**labels) -> Analyzer:
+    return Analyzer(ScriptedDetector({k.replace("_", " "): v for k, v in labels.items()}))
+
+
+def test_a_bare_problem_gets_no_ask_and_no_options():
+    a = scripted(vendor={"raises_problem"}).analyze("The vendor is late again and the build is broken.")
+    codes = {f.code for f in a.findings}
     assert {"no-clear-ask", "problem-without-options"} <= codes
+    owned = scripted(vendor={"raises_problem", "owns_problem"}).analyze("The vendor is late; I've booked the backup.")
+    assert "problem-without-options" not in {f.code for f in owned.findings}
 
 
-def test_feedback_without_a_suggestion_and_blame(analyzer):
-    result = analyzer.analyze("Your approval process is far too slow and it is the reason we lost the Harbour deal. "
-                              "Finance never tells us anything either, so this is really their fault.")
-    codes = {f.code for f in result.findings}
-    assert {"feedback-not-constructive", "blame"} <= codes
+def test_feedback_without_a_suggestion_and_blame():
+    text = "Your approval process is far too slow. Finance never tells us anything, so this is their fault."
+    a = scripted(approval={"feedback_to_superior", "raises_problem"}, Finance={"blame"}).analyze(text)
+    codes = {f.code: f for f in a.findings}
+    assert {"feedback-not-constructive", "blame"} <= set(codes)
+    assert codes["blame"].span.quote.startswith("Finance never tells us")
+    with_fix = scripted(approval={"feedback_to_superior", "constructive_suggestion"}).analyze(
+        "Could your approval process have a threshold under which the team decides?")
+    assert "feedback-not-constructive" not in {f.code for f in with_fix.findings}
+
+
+def test_deferring_after_giving_a_view_is_not_the_just_execute_myth():
+    text = "I recommend the backup vendor. Whatever you decide, I'll have it ready by Wednesday."
+    a = scripted(recommend={"options_or_recommendation"}, Whatever={"myth-just-execute"}).analyze(text)
+    assert a.myths == []
+    alone = scripted(Whatever={"myth-just-execute"}).analyze("Whatever you decide, I'll have it ready by Wednesday.")
+    assert [m.topic for m in alone.myths] == ["myth-just-execute"]
 
 
 def test_length_and_format_against_the_profile(analyzer):

@@ -253,3 +253,4 @@ elif text:
                 save(turn)
                 if turn.mode == "rehearse":
                     st.rerun()  # the confirm form is interactive from its saved copy
+                not_what_you_meant(turn, len(turns))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from coach.errors import CoachError
+from coach.present import safe_markdown as model_markdown  # noqa: F401  (pages import it from here)
 from coach.runtime import Runtime
 from coach.settings import Settings
 from coach.store import Hit
@@ -32,7 +33,6 @@ def wait_for_model(message: str = "The coach is still getting ready (first start
             rt.wait_until_ready()
 
 
-from coach.present import safe_markdown as model_markdown  # noqa: E402  (one implementation)
 
 
 def show_error(exc: CoachError) -> None:

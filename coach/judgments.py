@@ -1,0 +1,85 @@
+"""`coach train ...` and `coach eval ...`: retrain a classifier and print its cross-validated figures;
+measure a judgment on its blind set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from coach.runtime import Runtime
+
+
+def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.training import print_reports
+
+    if args.what == "detector":
+        from coach.detector import WEIGHTS, train
+
+        examples, reports = train(rt.embeddings)
+        print_reports(reports, f"Detector: {len(examples)} training phrasings")
+        print(f"Saved {WEIGHTS}")
+    elif args.what == "concession":
+        from coach.concession import WEIGHTS, train
+
+        items, reports = train(rt.embeddings)
+        print_reports(reports, f"Concession classifier: {len(items)} superior lines")
+        print(f"Saved {WEIGHTS}")
+    elif args.what == "router":
+        from coach.router import WEIGHTS, train
+
+        items, reports, scenario = train(rt.embeddings, rt.scenarios()[0])
+        print_reports(reports, f"Router: {len(items)} training inputs")
+        print(f"Scenario threshold {scenario['scenario_threshold']} "
+              f"(right scenario or none on {scenario['training_accuracy']:.2f} of the training rehearse inputs)")
+        print(f"Saved {WEIGHTS}")
+    elif args.what == "tracker":
+        from coach.detector import load_training
+        from coach.tracker import THRESHOLD_FILE, train
+
+        scenarios = list(rt.scenarios()[0].values())
+        generic = [e.text for e in load_training() if not e.labels]
+        report = train(rt.detector, scenarios, generic)
+        print(f"Concern tracker: threshold {report['threshold']} (leave-one-out on {len(scenarios)} scenarios' "
+              f"addressed_by lines: precision {report['precision']}, recall {report['recall']}, F1 {report['f1']}; "
+              f"{report['positives']} positives, {report['negatives']} negatives)")
+        print(f"Saved {THRESHOLD_FILE}")
+    return 0
+
+
+def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach import evaluate
+
+    figures = {}
+    if args.what == "review":
+        names = list(evaluate.REVIEW_SETS) if args.set == "all" else [args.set]
+        for name in names:
+            f = evaluate.evaluate_review(rt.analyzer, evaluate.REVIEW_SETS[name])
+            figures[name] = f.as_dict()
+            if not args.json:
+                evaluate.print_review(f, f"{name} ({evaluate.REVIEW_SETS[name].name})")
+    if args.what == "rehearse":
+        halves = evaluate.calibration_halves()
+        for half in (["tune", "holdout"] if args.half == "both" else [args.half]):
+            def progress(n, total, row):
+                print(f"\r  {half}: {n}/{total} scripts played", end="", file=sys.stderr, flush=True)
+
+            figures[half] = evaluate.evaluate_rehearse(rt, halves[half], with_model=not args.no_model,
+                                                       progress=progress)
+            print(file=sys.stderr)
+            if not args.json:
+                evaluate.print_rehearse(figures[half], f"{half} half")
+    if args.what == "router":
+        from coach.router import evaluate as evaluate_router
+        from coach.router import print_evaluation
+
+        figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / "router_blind.yaml")
+        if not args.json:
+            print_evaluation(figures, "router_blind.yaml")
+    if args.what == "concession":
+        figures = evaluate.evaluate_concession(rt.concession)
+        if not args.json:
+            evaluate.print_concession(figures)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    return 0

@@ -1,0 +1,72 @@
+"""The coach chat in the app (AppTest, real tiny model): each route, the confirm step, re-running a
+message in another mode, and what survives a reload."""
+
+import pytest
+
+from tests.conftest import start
+
+DRAFT = "Hi Dana,\nSorry to bother you again. Whatever you decide on the vendor is fine, just tell me what to do.\nThanks,\nSam"
+
+
+def assistant_captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_the_first_screen_says_what_the_chat_takes(app_env):
+    at = start()
+    intro = at.markdown[0].value
+    assert "Ask a question" in intro and "paste a draft" in intro and "let's practise" in intro
+
+
+@pytest.mark.model
+def test_a_pasted_draft_is_reviewed_in_the_chat_and_survives_a_reload(app_env):
+    at = start()
+    at.chat_input[0].set_value(DRAFT).run()
+    assert not at.exception, at.exception
+    assert "Reviewing a draft" in " ".join(assistant_captions(at))
+    warnings = " ".join(w.value for w in at.warning)
+    assert "myth-fear" in warnings and "myth-just-execute" in warnings
+    marked = [h for h in at.get("html") if "<mark" in h.proto.body]
+    assert marked and "Sorry to bother you again." in marked[0].proto.body
+    again = start()  # a reload: the review comes back from the saved chat, not recomputed
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert "myth-fear" in " ".join(w.value for w in again.warning)
+
+
+@pytest.mark.model
+def test_a_request_to_practise_runs_the_rehearsal_in_the_chat_and_saves_the_debrief(app_env):
+    from views.common import runtime
+
+    at = start()
+    at.chat_input[0].set_value("Let's practise asking my boss for a promotion and a raise.").run()
+    assert not at.exception, at.exception
+    [form] = at.get("form")
+    assert at.selectbox[0].value == "promotion-raise"  # the matching scenario, ready to confirm
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    assert not at.exception, at.exception
+    assert "Sure, let's talk. What's on your mind?" in [m.markdown[-1].value for m in at.chat_message]
+    assert "What do you say to" in at.chat_input[0].proto.placeholder
+    at.chat_input[0].set_value("I'd like to talk about my compensation.").run()
+    assert not at.exception, at.exception
+    [meter] = at.get("progress")
+    assert meter.proto.text.startswith("0 of 3")
+    [b for b in at.button if b.label == "End and get my debrief"][0].click().run()
+    assert not at.exception, at.exception
+    assert len(at.metric) == 4  # the debrief, in the chat
+    [saved] = runtime().workspace().rehearsals.list()
+    assert saved.ended and saved.scorecard["outcome"] in ("open", "refused")
+    # The chat input routes again once the rehearsal has ended.
+    assert "let's practise" in at.chat_input[0].proto.placeholder
+
+
+@pytest.mark.model
+def test_not_what_you_meant_re_runs_the_message_in_another_mode(app_env):
+    at = start()
+    at.chat_input[0].set_value("How should I word an email asking for a raise?").run()
+    assert not at.exception, at.exception
+    assert "Answering a question" in " ".join(assistant_captions(at))
+    [b for b in at.button if b.label == "Review it as a draft"][0].click().run()
+    assert not at.exception, at.exception
+    assert "Your draft, flagged words highlighted" in assistant_captions(at)
+    again = start()
+    assert len(again.chat_message) == 2 and again.get("html")  # replaced in place, saved
