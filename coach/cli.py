@@ -186,7 +186,7 @@ def cmd_doctor(rt: Runtime, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from coach.judgments import cmd_eval, cmd_train
     from coach.profile import FIELDS
-    from coach.terminal import cmd_rehearse, cmd_review, cmd_route
+    from coach.terminal import cmd_chat, cmd_rehearse, cmd_review, cmd_route
 
     parser = argparse.ArgumentParser(prog="coach", description="Upward: a coach for managing upwards.")
     common = argparse.ArgumentParser(add_help=False)
@@ -243,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--no-improvements", action="store_true",
                           help="score only; skip the model's phrased improvements")
     rehearse.set_defaults(func=cmd_rehearse)
+
+    chat = sub.add_parser("chat", help="the coach chat in the terminal: questions, drafts and practice, routed")
+    chat.add_argument("--difficulty", choices=list(DIFFICULTIES), default="busy",
+                      help="how the superior behaves when a message starts a rehearsal")
+    chat.set_defaults(func=cmd_chat)
 
     route = sub.add_parser("route", help="say how the chat would route a message (FILE, or - for stdin)")
     route.add_argument("file")

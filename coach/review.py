@@ -81,6 +81,27 @@ def _has_fact(fact: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(fact)}\b", text) is not None
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _keeps_words(quote: str, text: str) -> bool:
+    """Whether text still holds the flagged quote (four words or more of it, in order)."""
+    q = _words(quote)
+    if len(q) < 4:
+        return False
+    return f" {' '.join(q)} " in f" {' '.join(_words(text))} "
+
+
+_ECHO = re.compile(r"^(?:the (?:new )?sentence|new sentence|rewrite|answer)\s*:\s*", re.IGNORECASE)
+
+
+def _clean_sentence(raw: str) -> str:
+    """The model's sentence without an echoed label or wrapping quotes."""
+    text = _ECHO.sub("", raw.strip()).strip()
+    return text.strip('"“”').strip()
+
+
 # ---- the check ----------------------------------------------------------------------------------
 
 
@@ -115,6 +136,9 @@ def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: Su
     analysis = analyzer.analyze(text, profile)
     for myth in analysis.myths:
         problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
+    for myth in original.myths:  # the words a myth was found in must not survive, whatever the detector says now
+        if myth.span and myth.topic not in {m.topic for m in analysis.myths} and _keeps_words(myth.span.quote, text):
+            problems.append(f'still contains the words that fell into {myth.topic}: "{myth.span.quote}"')
     if needs_ask(original, goal) and not analysis.has("clear_ask"):
         problems.append("has no clear ask: say what you need from them and by when")
     wanted = facts(original.text)
@@ -289,8 +313,10 @@ class Rewriter:
 
     def _check_sentence(self, analysis: Analysis, gap: Gap, text: str) -> list[str]:
         problems = []
-        if not text.strip():
-            return ["it was empty"]
+        if len(text.split()) < 3:
+            return ["it was empty or a fragment"]
+        if gap.kind == "replace" and gap.span and _keeps_words(gap.span.quote, text):
+            return [f'it repeats the flagged words "{gap.span.quote}"']
         j = self.analyzer.detector.judge([text])[0]
         problems += [f"it still falls into {m} ({MYTH_NAMES[m]})" for m in MYTHS if j.has(m)]
         problems += [f"it has no {SIGNAL_NAMES[s]}" for s in gap.require if not j.has(s)]
@@ -310,7 +336,7 @@ class Rewriter:
                 for token in self._fill(analysis, gap, bad or problems):
                     sentence += token
                     yield assemble(analysis.text, done + [(gap, sentence.strip())])
-                sentence = sentence.strip().strip('"').strip()
+                sentence = _clean_sentence(sentence)
                 bad = self._check_sentence(analysis, gap, sentence)
                 if not bad:
                     break

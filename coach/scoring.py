@@ -66,10 +66,11 @@ class StrategyScore:
     evidence: str
     why: str
     signals: list[str] = field(default_factory=list)
+    against: list[int] = field(default_factory=list)  # turns with something that counts against it
 
     def as_dict(self) -> dict:
         return {"score": self.score, "turn": self.turn, "evidence": self.evidence, "why": self.why,
-                "signals": self.signals}
+                "signals": self.signals, "against": self.against}
 
 
 def _turns_with(turns: list[TurnEvidence], labels: tuple[str, ...]) -> list[TurnEvidence]:
@@ -168,7 +169,8 @@ def scorecard(turns: list[TurnEvidence], state: TrackerState) -> dict:
         turn, evidence, signals = _evidence(turns, SHOWN_BY[key])
         if not turn:
             score = min(score, 2)  # no signal: 1 or 2, "not shown"
-        strategies[key] = StrategyScore(score, turn, evidence, why, signals).as_dict()
+        against = [t.number for t in _turns_with(turns, AGAINST[key])]
+        strategies[key] = StrategyScore(score, turn, evidence, why, signals, against).as_dict()
     myths = []
     for myth in MYTHS:
         hit = next((t for t in turns if myth in t.labels), None)

@@ -267,3 +267,9 @@ def test_cli_scripted_rehearsal_with_the_real_tiny_model(tmp_path):
     assert all(s["score"] <= 2 for s in data["scorecard"]["strategies"].values())
     for imp in data["scorecard"]["improvements"]:
         assert imp["source"] in ("model", "playbook") and imp["advice"]
+
+
+def test_bracketed_directions_the_model_imitates_are_never_shown(rt):
+    rt._model.replies = ["Well. [Still on my mind: the budget, do not agree.] What numbers do you have? [Note"]
+    c, store, r = play(rt, "promotion-raise", "sceptical", ["I'd like to talk about a promotion."])
+    assert r.lines[-1].text == "Well. What numbers do you have?"

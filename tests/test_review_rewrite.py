@@ -145,3 +145,10 @@ def test_cli_review_with_the_real_tiny_model_never_shows_an_unchecked_rewrite(tm
         analyzer = Analyzer(Detector(embeddings))
         assert data["rewrite_check"]["passed"] is True
         assert check_rewrite(analyzer, analyzer.analyze(DRAFT), data["rewrite"]).passed
+
+
+def test_a_sentence_that_echoes_the_flagged_words_is_rejected(settings):
+    echo = 'The sentence: "Hi Dana, I\'m so sorry to bother you yet again about this."'
+    result, model = review(settings, [echo])
+    assert result.rewrite is None and result.attempts == 2
+    assert any("repeats the flagged words" in str(call[-1].content) for call in model.calls)
