@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval"])
     evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],
                           help="rehearse: which half of the calibration scripts (holdout is the one we report)")
     evaluate.add_argument("--no-model", action="store_true",

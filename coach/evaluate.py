@@ -224,3 +224,31 @@ def print_rehearse(f: dict, name: str) -> None:
     checks = sum(r["concession_checks"] for r in f["rows"])
     replaced = sum(r["replaced"] for r in f["rows"])
     print(f"  superior lines caught conceding too early: {checks} (replaced by a pushback line: {replaced})")
+
+
+# ---- Ask ----------------------------------------------------------------------------------------
+
+ASK_BLIND = DATA / "ask_blind.yaml"
+RETRIEVAL_OLD = DATA / "retrieval_questions.yaml"
+
+
+def ask_questions(path: Path = ASK_BLIND) -> list[dict]:
+    """The labelled questions: `question`, acceptable `topics`, `specifics`, `covered`."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        return data["questions"]
+    return [{"id": f"old-{n}", "question": q["q"], "topics": [q["topic"]], "specifics": [], "covered": True}
+            for n, q in enumerate(data, 1)]
+
+
+def evaluate_retrieval(chain, questions: list[dict], k: int = 3) -> dict:
+    """hit@k: an acceptable card among the top k playbook cards the Ask chain retrieves."""
+    covered = [q for q in questions if q["covered"]]
+    hits, missed = 0, []
+    for q in covered:
+        got = [h.topic for h in chain.retrieve(q["question"]) if h.origin == "playbook"][:k]
+        if set(got) & set(q["topics"]):
+            hits += 1
+        else:
+            missed.append(q["id"])
+    return {"questions": len(covered), f"hit@{k}": hits / max(len(covered), 1), "missed": missed}

@@ -76,6 +76,14 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / "router_blind.yaml")
         if not args.json:
             print_evaluation(figures, "router_blind.yaml")
+    if args.what == "retrieval":
+        chain = rt.ask_chain(args.workspace)
+        for name, path in (("blind", evaluate.ASK_BLIND), ("old", evaluate.RETRIEVAL_OLD)):
+            figures[name] = evaluate.evaluate_retrieval(chain, evaluate.ask_questions(path))
+            if not args.json:
+                f = figures[name]
+                print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f} over {f['questions']} covered questions; "
+                      f"missed: {', '.join(f['missed']) or 'none'}")
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:

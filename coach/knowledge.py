@@ -44,6 +44,9 @@ class Card:
     text: str
     source: str  # file name relative to the knowledge folder
     digest: str = field(repr=False)
+    # Questions the card answers, phrased as people ask them: indexed beside its text so a
+    # question worded far from the card's own words still finds it (knowledge/questions.yaml).
+    questions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -83,12 +86,30 @@ def parse_card(raw: str, source: str) -> Card:
     return Card(topic=topic, kind=kind, title=title, text=text, source=source, digest=digest)
 
 
+QUESTIONS_FILE = "questions.yaml"
+
+
+def load_questions(folder: Path) -> tuple[dict[str, list[str]], list[CardProblem]]:
+    """The questions each card answers, from knowledge/questions.yaml (card file name -> questions)."""
+    path = folder / QUESTIONS_FILE
+    if not path.is_file():
+        return {}, []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            raise ValueError("it must map card file names to lists of questions")
+        return {str(k): [str(q).strip() for q in v if str(q).strip()] for k, v in data.items()}, []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        return {}, [CardProblem(QUESTIONS_FILE, f"ignored: {exc}")]
+
+
 def load_cards(folder: Path) -> tuple[list[Card], list[CardProblem]]:
     """Load every `*.md` card under folder; report bad ones by file name and keep the rest."""
     cards: list[Card] = []
     problems: list[CardProblem] = []
     if not folder.is_dir():
         return cards, [CardProblem(str(folder), "knowledge folder not found")]
+    questions, problems = load_questions(folder)
     for path in sorted(folder.rglob("*.md")):
         source = path.relative_to(folder).as_posix()
         if source.lower() == "readme.md":
@@ -97,7 +118,12 @@ def load_cards(folder: Path) -> tuple[list[Card], list[CardProblem]]:
             if path.stat().st_size > MAX_CARD_BYTES:
                 raise ValueError(f"larger than {MAX_CARD_BYTES // 1000} kB; split it into cards")
             raw = path.read_text(encoding="utf-8")
-            cards.append(parse_card(raw, source))
+            card = parse_card(raw, source)
+            asked = tuple(questions.get(source, ()))
+            if asked:
+                digest = hashlib.sha256((card.digest + "\n".join(asked)).encode("utf-8")).hexdigest()
+                card = Card(card.topic, card.kind, card.title, card.text, card.source, digest, asked)
+            cards.append(card)
         except UnicodeDecodeError:
             problems.append(CardProblem(source, "not UTF-8 text"))
         except (OSError, ValueError) as exc:
