@@ -228,7 +228,8 @@ class KnowledgeIndex:
         def rank(item: tuple[Document, float]) -> float:
             doc, similarity = item
             asked = sorted(questions.get(doc.metadata.get("source", ""), []), reverse=True)[:2]
-            return similarity + (sum(asked) / len(asked) if asked else 0.0)
+            # A card with no questions (a user's own card) counts its passage twice, to rank fairly.
+            return similarity + (sum(asked) / len(asked) if asked else similarity)
 
         ranked = sorted(passages.values(), key=rank, reverse=True)
         return [_hit(doc, similarity) for doc, similarity in ranked[:k]]
