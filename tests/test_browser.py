@@ -62,8 +62,9 @@ def page(app_url):
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(app_url)
-        expect(page.get_by_placeholder(CHAT)).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=60_000)
+        # On a loaded 2-core machine the first start (index, model load, warm-up) can take a while.
+        expect(page.get_by_placeholder(CHAT)).to_be_visible(timeout=180_000)
+        expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=180_000)
         yield page
         browser.close()
 
