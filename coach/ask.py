@@ -109,6 +109,9 @@ class AskChain:
         self.system = SystemMessage(
             prompt.render_system(playbook=playbook, profile=fence((profile or SuperiorProfile()).as_text()))
         )
+        # The same instructions and playbook with no profile: every workspace's system message starts
+        # with exactly these tokens, so one saved model state serves them all (Runtime.warm_up).
+        self.shared_prefix = SystemMessage(prompt.render_system(playbook=playbook, profile=""))
         self.chain = RunnablePassthrough.assign(
             sources=RunnableLambda(lambda x: self.retrieve(x["question"]))
         ) | RunnablePassthrough.assign(

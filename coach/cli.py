@@ -25,21 +25,30 @@ def _print_sources(hits: list[Hit]) -> None:
 
 
 def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
-    if args.workspace == "default":
-        # Loads the saved prompt prefix from the last start, so the question is answered warm.
-        rt.warm_up()
+    from coach.ask import Turn
+
+    # Loads the saved prompt prefix (the same for every workspace), so the question is answered warm.
+    rt.warm_up()
+    space = rt.workspace(args.workspace)
+    conversation = space.conversations.latest() if args.continue_ else None
+    history = space.conversations.turns(conversation) if conversation else []
     chain = rt.ask_chain(args.workspace)
     hits: list[Hit] = []
     answer = []
-    for piece in chain.stream(args.question):
+    for piece in chain.stream(args.question, history):
         if isinstance(piece, Hit):
             hits.append(piece)
         else:
             answer.append(piece)
             if not args.json:
                 print(piece, end="", flush=True)
+    turn = Turn(args.question, chain.user_message(args.question, hits), "".join(answer), hits)
+    if conversation is None:
+        conversation = space.conversations.start(args.question)
+    space.conversations.append(conversation, turn)
     if args.json:
-        print(json.dumps({"answer": "".join(answer), "sources": [h.as_dict() for h in hits]}, indent=2))
+        print(json.dumps({"answer": turn.answer, "sources": [h.as_dict() for h in hits],
+                          "conversation": conversation}, indent=2))
     else:
         print()
         _print_sources(hits)
@@ -204,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="ask the coach a question (streams the answer)")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer and sources as JSON")
+    ask.add_argument("--continue", dest="continue_", action="store_true",
+                     help="continue the workspace's latest conversation, as the app's chat does")
     ask.set_defaults(func=cmd_ask)
 
     retrieve = sub.add_parser("retrieve", help="show the playbook passages a question retrieves")
@@ -259,7 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval", "ask"])
+    evaluate.add_argument("--chats", help="ask: a YAML list of five-question chats to measure echo on instead")
+    evaluate.add_argument("--echo-only", action="store_true", help="ask: only the echo measure")
     evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],
                           help="rehearse: which half of the calibration scripts (holdout is the one we report)")
     evaluate.add_argument("--no-model", action="store_true",

@@ -6,6 +6,9 @@ numbers a person sees. Nothing here is used for training or for choosing thresho
 
 from __future__ import annotations
 
+import re
+import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,3 +255,101 @@ def evaluate_retrieval(chain, questions: list[dict], k: int = 3) -> dict:
         else:
             missed.append(q["id"])
     return {"questions": len(covered), f"hit@{k}": hits / max(len(covered), 1), "missed": missed}
+
+
+_CITE = re.compile(r"\[(\d{1,2})\]")
+_UNCOVERED = re.compile(r"playbook (?:doesn't|does not) cover", re.IGNORECASE)
+
+
+def citation_counts(answer: str, sources: list, topics: list[str]) -> tuple[int, int]:
+    """(citations that point at an acceptable card, citations) in one answer."""
+    good = total = 0
+    for n in _CITE.findall(answer):
+        i = int(n) - 1
+        total += 1
+        good += 0 <= i < len(sources) and sources[i].topic in topics
+    return good, total
+
+
+def mentions(answer: str, specifics: list[str]) -> float:
+    """The share of the question's specifics (names, events, constraints) the answer picks up."""
+    if not specifics:
+        return 1.0
+    text = answer.lower()
+    found = 0
+    for s in specifics:
+        words = [w for w in re.findall(r"[a-z0-9']+", s.lower()) if len(w) > 2] or [s.lower()]
+        found += sum(w in text for w in words) / len(words) >= 0.5
+    return found / len(specifics)
+
+
+def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, progress=None) -> dict:
+    """Ask each question in a fresh chat; measure citation precision, specifics, and the uncovered ones."""
+    good = total = raw_good = raw_total = 0
+    fits, with_specifics, uncovered_said, uncovered = 0, 0, 0, 0
+    seconds = []
+    for n, q in enumerate(questions, 1):
+        chain = rt.ask_chain(workspace)
+        started = time.perf_counter()
+        turn = chain.ask(q["question"])
+        seconds.append(time.perf_counter() - started)
+        if q["covered"]:
+            g, t = citation_counts(turn.answer, turn.sources, q["topics"])
+            good, total = good + g, total + t
+            raw = getattr(chain, "raw_answer", turn.answer)
+            g, t = citation_counts(raw, turn.sources, q["topics"])
+            raw_good, raw_total = raw_good + g, raw_total + t
+            if q["specifics"]:
+                with_specifics += 1
+                fits += mentions(turn.answer, q["specifics"]) >= 0.5
+        else:
+            uncovered += 1
+            uncovered_said += bool(_UNCOVERED.search(turn.answer))
+        if progress:
+            progress(n, len(questions))
+    return {"questions": len(questions), "citation_precision": good / max(total, 1), "citations": total,
+            "raw_citation_precision": raw_good / max(raw_total, 1), "raw_citations": raw_total,
+            "fit_specifics": fits / max(with_specifics, 1), "with_specifics": with_specifics,
+            "uncovered_said": uncovered_said, "uncovered": uncovered,
+            "seconds_median": statistics.median(seconds) if seconds else 0.0}
+
+
+def _lines(answer: str) -> list[str]:
+    out = []
+    for line in answer.splitlines():
+        line = _CITE.sub("", line).strip(" -*•\t").lower()
+        if len(line.split()) >= 4:
+            out.append(re.sub(r"\s+", " ", line))
+    return out
+
+
+def echo_rate(answers: list[str]) -> tuple[int, int]:
+    """(lines of answers 2.. repeated exactly or nearly from an earlier answer, lines of answers 2..)."""
+    import difflib
+
+    repeated = total = 0
+    earlier: list[str] = []
+    for i, answer in enumerate(answers):
+        lines = _lines(answer)
+        if i:
+            for line in lines:
+                total += 1
+                repeated += any(difflib.SequenceMatcher(a=line, b=e).ratio() >= 0.85 for e in earlier)
+        earlier += lines
+    return repeated, total
+
+
+def evaluate_echo(rt, chats: list[list[str]], workspace: str | None = None, progress=None) -> dict:
+    """Play each scripted chat in order, with its history; the share of answer lines echoed."""
+    repeated = total = 0
+    for n, chat in enumerate(chats, 1):
+        history, answers = [], []
+        for question in chat:
+            turn = rt.ask_chain(workspace).ask(question, history)
+            history.append(turn)
+            answers.append(turn.answer)
+        r, t = echo_rate(answers)
+        repeated, total = repeated + r, total + t
+        if progress:
+            progress(n, len(chats))
+    return {"chats": len(chats), "echoed_lines": repeated, "lines": total, "echo_rate": repeated / max(total, 1)}

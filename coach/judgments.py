@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+import yaml
 
 from coach.runtime import Runtime
 
@@ -84,6 +87,31 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                 f = figures[name]
                 print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f} over {f['questions']} covered questions; "
                       f"missed: {', '.join(f['missed']) or 'none'}")
+    if args.what == "ask":
+        def progress(n, total):
+            print(f"\r  {n}/{total}", end="", file=sys.stderr, flush=True)
+
+        rt.warm_up()
+        questions = evaluate.ask_questions(evaluate.ASK_BLIND)
+        chats = yaml.safe_load(evaluate.ASK_BLIND.read_text())["chats"]
+        if args.chats:
+            chats = yaml.safe_load(Path(args.chats).read_text())
+        if not args.echo_only:
+            figures["answers"] = evaluate.evaluate_answers(rt, questions, args.workspace, progress)
+            print(file=sys.stderr)
+        figures["echo"] = evaluate.evaluate_echo(rt, chats, args.workspace, progress)
+        print(file=sys.stderr)
+        if not args.json:
+            if "answers" in figures:
+                a = figures["answers"]
+                print(f"Ask on {a['questions']} blind questions: citation precision {a['citation_precision']:.2f} "
+                      f"over {a['citations']} citations (as the model wrote them: {a['raw_citation_precision']:.2f}); "
+                      f"answers that pick up the question's specifics {a['fit_specifics']:.2f} "
+                      f"(of {a['with_specifics']}); uncovered questions said so {a['uncovered_said']} of "
+                      f"{a['uncovered']}; median {a['seconds_median']:.1f} s an answer")
+            e = figures["echo"]
+            print(f"Echo over {e['chats']} five-question chats: {e['echoed_lines']} of {e['lines']} answer lines "
+                  f"repeated from an earlier answer ({e['echo_rate']:.0%})")
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:

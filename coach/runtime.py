@@ -32,6 +32,7 @@ class Runtime:
         self.last_sync: SyncReport | None = None
         self.warming = False
         self._workspaces: dict[str, Workspace] = {}
+        self._server_holds = ""  # which mode's prompt the local server's cache holds
 
     @cached_property
     def embeddings(self) -> MiniLMEmbeddings:
@@ -95,34 +96,47 @@ class Runtime:
             self.warming = True
             threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
 
-    def warm_up(self) -> str:
-        """Put the Ask prompt's stable prefix in the server's cache: "restored" from disk when an
-        earlier start saved it, else "evaluated" (and saved for next time); "failed" otherwise."""
+    def _prefix_file(self, chain: AskChain) -> str:
         import hashlib
 
+        key = f"{self.server.model_path}:{self.settings.context_tokens}:{chain.shared_prefix.content}"
+        return f"ask-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+
+    def warm_up(self) -> str:
+        """Put the Ask prompt's shared prefix in the server's cache: "restored" from disk when an
+        earlier start saved it, else "evaluated" (and saved for next time); "failed" otherwise.
+
+        The prefix is the instructions and the playbook, with an empty profile: the same for every
+        workspace, so a workspace's first question evaluates only its own short profile.
+        """
         from langchain_core.messages import HumanMessage
 
         self.warming = True
         try:
-            chain = self.ask_chain()
+            chain = self._ask_chain(None)
             server = self.server if self._model is None and self.settings.backend == "local" else None
             name = ""
             if server is not None:
                 server.wait()
-                key = f"{server.model_path}:{self.settings.context_tokens}:{chain.system.content}"
-                name = f"ask-{hashlib.sha256(key.encode()).hexdigest()[:16]}.bin"
+                name = self._prefix_file(chain)
                 if server.restore_prefix(name):
+                    self._server_holds = "ask"
                     return "restored"
-            self.chat_model(max_tokens=1, streaming=False).invoke([chain.system, HumanMessage("Hello")])
-            # Saved right after the prefix alone was evaluated: the file holds the playbook and
-            # the profile, never notes or a conversation.
+            self.chat_model(max_tokens=1, streaming=False).invoke([chain.shared_prefix, HumanMessage("Hello")])
+            # Saved right after the prefix alone was evaluated: the file holds the playbook, never a
+            # profile, notes or a conversation.
             if server is not None:
                 server.save_prefix(name)
+                self._server_holds = "ask"
             return "evaluated"
         except Exception:  # warming is an optimisation; a real request reports the failure
             return "failed"
         finally:
             self.warming = False
+
+    def used_by(self, mode: str) -> None:
+        """Note which mode's prompt the local server's cache now holds (see ask_chain)."""
+        self._server_holds = mode
 
     def model_status(self) -> tuple[str, str]:
         """Return (state, detail) of the chat model for a status line."""
@@ -154,7 +168,19 @@ class Runtime:
         return chat_model(self.settings, base_url, **overrides)
 
     def ask_chain(self, workspace: str | None = None) -> AskChain:
-        """Build the Ask chain for a workspace: the playbook, its notes and its profile."""
+        """Build the Ask chain for a workspace: the playbook, its notes and its profile.
+
+        If another mode used the local server since, its cache no longer holds the playbook: the
+        saved prefix is loaded back (milliseconds) instead of evaluating it again (20 s and more).
+        """
+        chain = self._ask_chain(workspace)
+        server = self.server if self._model is None and self.settings.backend == "local" else None
+        if server is not None and server.state == "ready" and not self.warming and self._server_holds != "ask":
+            if server.restore_prefix(self._prefix_file(chain)):
+                self._server_holds = "ask"
+        return chain
+
+    def _ask_chain(self, workspace: str | None) -> AskChain:
         index = self.index
         space = self.workspace(workspace)
         return AskChain(
@@ -190,6 +216,7 @@ class Runtime:
         """A Rewriter for the workspace: writes a rewrite and checks it before it is kept."""
         from coach.review import Rewriter
 
+        self.used_by("review")
         return Rewriter(self.chat_model(streaming=True), load_prompt("rewrite", self.settings.prompts_dir),
                         self.analyzer, self.workspace(workspace).profile.load(), approach)
 
@@ -241,6 +268,7 @@ class Runtime:
 
         prompts = {key: load_prompt(f"rehearse_{key}", self.settings.prompts_dir)
                    for key in ("persona", "hint", "improve")}
+        self.used_by("rehearse")
         if isinstance(scenario, str):
             scenario = self.scenario(scenario)
         _ = self.index  # loads the cards

@@ -165,6 +165,7 @@ def cmd_chat(rt: Runtime, args: argparse.Namespace) -> int:
                     scenario = scenarios[name]
                 else:
                     try:
+                        rt.used_by("scenario")
                         scenario, _ = draft_scenario(rt.chat_model(streaming=False), rt.prompt("scenario"), text,
                                                      space.profile.load().name or "your superior")
                     except CoachError:

@@ -86,6 +86,7 @@ def rehearse(text: str, scenario_name: str | None) -> Turn | None:
     else:
         try:
             wait_for_model()
+            rt.used_by("scenario")
             with st.spinner("Setting up the conversation from what you wrote…"):
                 scenario, source = draft_scenario(rt.chat_model(streaming=False), rt.prompt("scenario"), text, boss)
         except CoachError:  # no model: the template from the person's words still works
