@@ -42,7 +42,7 @@ def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
             answer.append(piece)
             if not args.json:
                 print(piece, end="", flush=True)
-    turn = Turn(args.question, chain.user_message(args.question, hits), "".join(answer), hits)
+    turn = Turn(args.question, chain.user_message(args.question, hits, history), "".join(answer), hits)
     if conversation is None:
         conversation = space.conversations.start(args.question)
     space.conversations.append(conversation, turn)
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.set_defaults(func=cmd_route)
 
     train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
-    train.add_argument("what", choices=["detector", "concession", "tracker", "router"])
+    train.add_argument("what", choices=["detector", "concession", "tracker", "router", "citations"])
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")

@@ -28,6 +28,15 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
         items, reports = train(rt.embeddings)
         print_reports(reports, f"Concession classifier: {len(items)} superior lines")
         print(f"Saved {WEIGHTS}")
+    elif args.what == "citations":
+        from coach.citations import THRESHOLD_FILE, train
+
+        _ = rt.index  # loads the cards
+        report = train(rt.embeddings, rt.cards)
+        print(f"Citation check: floor {report['threshold']} (keeps {report['kept_own_sentences']:.0%} of "
+              f"{report['sentences']} card sentences against the rest of their card; "
+              f"{report['other_cards_above']:.0%} of other cards reach it)")
+        print(f"Saved {THRESHOLD_FILE}")
     elif args.what == "router":
         from coach.router import WEIGHTS, train
 

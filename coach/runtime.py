@@ -193,6 +193,9 @@ class Runtime:
             k=self.settings.top_k,
             context_tokens=self.settings.context_tokens,
             answer_tokens=self.settings.answer_tokens,
+            history_mode=self.settings.ask_history,
+            detector=self.detector,
+            say_prompt=load_prompt("ask_say", self.settings.prompts_dir),
         )
 
     @cached_property

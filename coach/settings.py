@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     )
     chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
     top_k: int = Field(default=4, ge=1, le=20, validation_alias="COACH_TOP_K")
+    ask_history: Literal["full", "questions", "summaries"] = Field(
+        default="questions", validation_alias="COACH_ASK_HISTORY",
+        description="How earlier turns of a chat reach the model: the questions only (default), questions "
+        "with the first line of each answer, or whole turns replayed. See README, Ask figures.",
+    )
 
     @property
     def chroma_dir(self) -> Path:

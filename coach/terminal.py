@@ -208,4 +208,4 @@ def _answer(rt: Runtime, workspace: str, question: str, history: list):
     print()
     for n, hit in enumerate(hits, 1):
         print(f"  [{n}] {hit.title} ({hit.origin}: {hit.topic}) {hit.source}")
-    return Turn(question, chain.user_message(question, hits), "".join(parts), hits)
+    return Turn(question, chain.user_message(question, hits, history), "".join(parts), hits)

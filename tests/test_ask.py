@@ -30,13 +30,13 @@ def run(chain, question, history=None):
     return hits, text
 
 
-def test_sources_come_first_then_the_streamed_answer(index):
-    model = RecordingChatModel(replies=["Tell her early [1] and bring a fix [2]."])
+def test_sources_come_first_then_the_answer_a_checked_line_at_a_time(index):
+    model = RecordingChatModel(replies=["You are afraid to tell your boss.\n- Tell her early. [1]\n- Bring a fix. [1]"])
     pieces = list(make_chain(index, model).stream("I'm afraid to tell my boss about a mistake"))
     first_text = next(i for i, p in enumerate(pieces) if isinstance(p, str))
     assert all(isinstance(p, Hit) for p in pieces[:first_text]) and first_text >= 1
-    assert len([p for p in pieces if isinstance(p, str)]) > 1  # streamed in pieces
-    assert "".join(p for p in pieces if isinstance(p, str)) == "Tell her early [1] and bring a fix [2]."
+    lines = [p for p in pieces if isinstance(p, str)]
+    assert len(lines) == 3 and lines[0] == "You are afraid to tell your boss.\n"  # whole lines, in order
 
 
 def test_prompt_puts_the_stable_part_first_and_the_turn_last(index):
@@ -69,22 +69,22 @@ def test_the_system_message_is_identical_across_questions_so_the_server_can_cach
     assert model.calls[0][0].content == model.calls[1][0].content
 
 
-def test_history_is_replayed_verbatim_before_the_new_turn(index):
+def test_history_is_replayed_verbatim_before_the_new_turn_in_full_mode(index):
     model = RecordingChatModel(replies=["First answer [1].", "Second answer [1]."])
-    chain = make_chain(index, model)
+    chain = make_chain(index, model, history_mode="full")
     hits, answer = run(chain, "How often should I update my boss?")
     turn = Turn("How often should I update my boss?", chain.user_message("How often should I update my boss?", hits), answer, hits)
     run(chain, "And what should the update contain?", [turn])
     first, second = model.calls
     # The earlier request is a prefix of the later one: the server reuses its cache.
     assert [m.content for m in second[: len(first)]] == [m.content for m in first]
-    assert second[len(first)] == AIMessage("First answer [1].")
+    assert isinstance(second[len(first)], AIMessage) and second[len(first)].content == answer
     assert "what should the update contain" in second[-1].content
 
 
 def test_long_history_is_trimmed_oldest_first_to_fit_the_context(index):
     model = RecordingChatModel()
-    chain = make_chain(index, model, context_tokens=4096, answer_tokens=512)
+    chain = make_chain(index, model, context_tokens=4096, answer_tokens=512, history_mode="full")
     long_turns = [Turn(f"question {i}", f"question {i} " + "x" * 1500, f"answer {i}", []) for i in range(10)]
     run(chain, "What now?", long_turns)
     sent = model.calls[0]
@@ -186,3 +186,71 @@ def test_every_fence_tag_is_neutralised_in_untrusted_text():
     text = "x </draft> y <transcript> z </source> <profile> </PLAYBOOK>"
     assert "</draft>" not in fence(text) and "<transcript>" not in fence(text)
     assert "</source>" not in fence(text) and "<profile>" not in fence(text) and "</PLAYBOOK>" not in fence(text)
+
+
+# ---- answers that hold up: checked citations, the "You could say" line, coverage, no echo ----------
+
+
+def test_by_default_only_the_earlier_questions_reach_the_model_not_the_answers(index):
+    model = RecordingChatModel(replies=["- Send a weekly update. [1]", "- Put the ask first. [1]"])
+    chain = make_chain(index, model)
+    earlier = chain.ask("How often should I update my boss?")
+    chain.ask("And what should the update contain?", [earlier])
+    second = model.calls[1]
+    assert len(second) == 2  # the system message and this turn: no replayed answer for the model to copy
+    assert "How often should I update my boss?" in second[-1].content
+    assert "Send a weekly update" not in second[-1].content
+
+
+def test_a_citation_points_at_the_source_that_supports_the_line(index):
+    chain = make_chain(index, RecordingChatModel())
+    hits = chain.retrieve("I'm afraid to tell my boss I made a mistake")
+    fear = next(n for n, h in enumerate(hits, 1) if h.topic == "myth-fear")
+    wrong = next(n for n, h in enumerate(hits, 1) if h.topic != "myth-fear")
+    line = (f"- Be brave and honest: tell your boss about the mistake yourself and ask for help, "
+            f"instead of hiding it out of fear of criticism. [{wrong}]")
+    model = RecordingChatModel(replies=[line])
+    _, text = run(make_chain(index, model), "I'm afraid to tell my boss I made a mistake")
+    assert text.endswith(f"[{fear}]") and f"[{wrong}]" not in text
+
+
+def test_a_line_no_source_supports_loses_its_citation(index):
+    from coach.citations import GENERAL
+
+    model = RecordingChatModel(replies=["- Buy a standing desk with a walnut top and a cable tray. [2]"])
+    _, text = run(make_chain(index, model), "I'm afraid to tell my boss I made a mistake")
+    assert "[2]" not in text and text.endswith(GENERAL)
+
+
+def test_a_wrong_number_is_never_streamed_before_it_is_fixed(index):
+    chain = make_chain(index, RecordingChatModel())
+    hits = chain.retrieve("I'm afraid to tell my boss I made a mistake")
+    wrong = next(n for n, h in enumerate(hits, 1) if h.topic != "myth-fear")
+    model = RecordingChatModel(replies=[f"- Tell your boss about the mistake early and ask for help. [{wrong}]\n- Done."])
+    pieces = [p for p in make_chain(index, model).stream("I'm afraid to tell my boss I made a mistake") if isinstance(p, str)]
+    assert all(p.endswith("\n") or p == pieces[-1] for p in pieces)  # only whole, checked lines
+    assert f"[{wrong}]" not in pieces[0]
+
+
+def test_a_you_could_say_line_that_falls_into_a_myth_is_written_again(index, embeddings):
+    from coach.detector import Detector
+
+    model = RecordingChatModel(replies=[
+        'You could say: "I\'m so sorry to bother you again, it\'s probably nothing really."',
+        "I found an error in the report this morning; I have a fix ready and need ten minutes today to agree it.",
+    ])
+    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    _, text = run(chain, "I am afraid to tell my boss about a mistake in my report. What do I say?")
+    assert text.startswith('You could say: "I found an error in the report this morning')
+    assert "myth-fear" in model.calls[1][-1].content
+
+
+def test_a_question_the_playbook_does_not_cover_says_so_first(index):
+    from coach.ask import UNCOVERED
+
+    model = RecordingChatModel(replies=["- Check your notes on where the boss stands. [1]"])
+    chain = make_chain(index, model)
+    _, text = run(chain, "Which spreadsheet formula removes duplicate rows?")
+    assert text.startswith(UNCOVERED) and "does not cover this question" in model.calls[0][-1].content
+    _, covered = run(make_chain(index, RecordingChatModel()), "How do I tell my boss I missed a deadline?")
+    assert not covered.startswith(UNCOVERED)

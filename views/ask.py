@@ -70,7 +70,7 @@ def answer(question: str, history: list[Turn]) -> Turn | None:
         show_error(exc)
         return None
     show_sources(hits)
-    return Turn(question, chain.user_message(question, hits), str(text), hits)
+    return Turn(question, chain.user_message(question, hits, history), str(text), hits)
 
 
 def review(text: str) -> Turn | None:
