@@ -24,10 +24,6 @@ MAX_QUESTION_CHARS = 4_000
 
 # A note passage this far from the question is noise, not a source.
 NOTE_MIN_SCORE = 0.25
-# Below this similarity of its best card passage, the playbook does not cover a question. Chosen
-# between the least similar question of the older labelled set (0.357) and the most similar of 16
-# uncovered tuning questions (0.342, bench/data/uncovered_tuning.yaml); the blind set is only measured.
-COVERED_MIN_SIMILARITY = 0.35
 UNCOVERED = "The playbook doesn't cover this. The nearest advice it gives:"
 HistoryMode = Literal["full", "questions", "summaries"]
 _SAY = re.compile(r"^\W*you could (?:say|write)\b\W*", re.IGNORECASE)
@@ -105,8 +101,10 @@ class AskChain:
         history_mode: HistoryMode = "questions",
         detector=None,
         say_prompt: PromptFile | None = None,
+        scope=None,
     ) -> None:
         self.model = model
+        self.scope = scope  # coach/scope.py: does the playbook cover a question?
         self.history_mode = history_mode
         self.detector = detector
         self.say_prompt = say_prompt
@@ -166,11 +164,12 @@ class AskChain:
                 lines.append(f'[{n}] the person\'s note "{hit.source}"\n<source>\n{fence(hit.text)}\n</source>')
         return "\n".join(lines)
 
-    def covered(self, hits: list[Hit]) -> bool:
-        return any(h.origin == "playbook" and h.score >= COVERED_MIN_SIMILARITY for h in hits)
+    def covered(self, question: str) -> bool:
+        """Whether the playbook covers the question (always, when no scope classifier was given)."""
+        return self.scope is None or self.scope.covers(question)
 
     def user_message(self, question: str, hits: list[Hit], history: list[Turn] | None = None) -> str:
-        coverage = "" if self.covered(hits) else (
+        coverage = "" if self.covered(question) else (
             "The playbook does not cover this question, and the person has been told so already. Give only "
             "the nearest advice the playbook does give, in at most three bullets.\n")
         return self.prompt.render_user(earlier=self.earlier(history or []), sources=self.format_sources(hits),
@@ -231,7 +230,7 @@ class AskChain:
                     sources = chunk["sources"]
                     self.checker = CitationChecker(self.index.embeddings, sources)
                     yield from sources
-                    if not self.covered(sources):
+                    if not self.covered(question):
                         yield UNCOVERED + "\n"
                 if "answer" in chunk and chunk["answer"]:
                     self.raw_answer += chunk["answer"]

@@ -266,11 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     route.set_defaults(func=cmd_route)
 
     train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
-    train.add_argument("what", choices=["detector", "concession", "tracker", "router", "citations"])
+    train.add_argument("what", choices=["detector", "concession", "tracker", "router", "citations", "scope"])
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval", "ask"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval", "ask", "scope"])
     evaluate.add_argument("--chats", help="ask: a YAML list of five-question chats to measure echo on instead")
     evaluate.add_argument("--echo-only", action="store_true", help="ask: only the echo measure")
     evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],

@@ -353,3 +353,16 @@ def evaluate_echo(rt, chats: list[list[str]], workspace: str | None = None, prog
         if progress:
             progress(n, len(chats))
     return {"chats": len(chats), "echoed_lines": repeated, "lines": total, "echo_rate": repeated / max(total, 1)}
+
+
+def evaluate_scope(scope, questions: list[dict]) -> dict:
+    """Covered or not, as the scope classifier decides, against the blind labels."""
+    c = Counts()
+    wrong = []
+    for q in questions:
+        said = scope.covers(q["question"])
+        c.add(not said, not q["covered"])  # the positive class: "the playbook does not cover this"
+        if said != q["covered"]:
+            wrong.append(q["id"])
+    return {"questions": len(questions), "uncovered_found": c.tp, "uncovered": c.tp + c.fn,
+            "covered_called_uncovered": c.fp, "wrong": wrong}

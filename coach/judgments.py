@@ -28,6 +28,13 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
         items, reports = train(rt.embeddings)
         print_reports(reports, f"Concession classifier: {len(items)} superior lines")
         print(f"Saved {WEIGHTS}")
+    elif args.what == "scope":
+        from coach.scope import WEIGHTS, train
+
+        _ = rt.index  # loads the cards
+        items, reports = train(rt.embeddings, rt.cards)
+        print_reports(reports, f"Scope classifier: {len(items)} questions")
+        print(f"Saved {WEIGHTS}")
     elif args.what == "citations":
         from coach.citations import THRESHOLD_FILE, train
 
@@ -121,6 +128,13 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             e = figures["echo"]
             print(f"Echo over {e['chats']} five-question chats: {e['echoed_lines']} of {e['lines']} answer lines "
                   f"repeated from an earlier answer ({e['echo_rate']:.0%})")
+    if args.what == "scope":
+        figures = evaluate.evaluate_scope(rt.scope, evaluate.ask_questions(evaluate.ASK_BLIND))
+        if not args.json:
+            f = figures
+            print(f"Scope on {f['questions']} blind questions: {f['uncovered_found']} of {f['uncovered']} uncovered "
+                  f"questions found; {f['covered_called_uncovered']} covered ones called uncovered; "
+                  f"wrong: {', '.join(f['wrong']) or 'none'}")
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:

@@ -196,6 +196,7 @@ class Runtime:
             history_mode=self.settings.ask_history,
             detector=self.detector,
             say_prompt=load_prompt("ask_say", self.settings.prompts_dir),
+            scope=self.scope,
         )
 
     @cached_property
@@ -250,6 +251,13 @@ class Runtime:
         if name not in found:
             raise InputError(f"No scenario called {name!r}.", f"Choose one of: {', '.join(found)}.")
         return found[name]
+
+    @cached_property
+    def scope(self):
+        """Whether the playbook covers a question."""
+        from coach.scope import ScopeClassifier
+
+        return ScopeClassifier(self.embeddings)
 
     @cached_property
     def router(self):

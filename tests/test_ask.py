@@ -240,7 +240,7 @@ def test_a_you_could_say_line_that_falls_into_a_myth_is_written_again(index, emb
         "I found an error in the report this morning; I have a fix ready and need ten minutes today to agree it.",
     ])
     chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
-    _, text = run(chain, "I am afraid to tell my boss about a mistake in my report. What do I say?")
+    _, text = run(chain, "I found a mistake in my report, what do I say?")
     assert text.startswith('You could say: "I found an error in the report this morning')
     assert "myth-fear" in model.calls[1][-1].content
 
@@ -248,9 +248,13 @@ def test_a_you_could_say_line_that_falls_into_a_myth_is_written_again(index, emb
 def test_a_question_the_playbook_does_not_cover_says_so_first(index):
     from coach.ask import UNCOVERED
 
+    from coach.scope import ScopeClassifier
+
+    scope = ScopeClassifier(index.embeddings)
     model = RecordingChatModel(replies=["- Check your notes on where the boss stands. [1]"])
-    chain = make_chain(index, model)
+    chain = make_chain(index, model, scope=scope)
     _, text = run(chain, "Which spreadsheet formula removes duplicate rows?")
     assert text.startswith(UNCOVERED) and "does not cover this question" in model.calls[0][-1].content
-    _, covered = run(make_chain(index, RecordingChatModel()), "How do I tell my boss I missed a deadline?")
-    assert not covered.startswith(UNCOVERED)
+    for question in ("How do I tell my boss I missed a deadline?", "I found a mistake in my report, what do I say?"):
+        _, covered = run(make_chain(index, RecordingChatModel(), scope=scope), question)
+        assert not covered.startswith(UNCOVERED)
