@@ -20,6 +20,24 @@ if "workspace" not in st.session_state:
         st.session_state.workspace = "default"
 st.query_params["workspace"] = st.session_state.workspace
 
+try:
+    # Built before the sidebar's status fragment: a first start embeds the playbook (a few
+    # seconds), and a fragment re-running meanwhile would cut the page's first run short.
+    with st.spinner("Preparing the playbook (first start only)…"):
+        index = rt.index
+except StoreError as exc:
+    show_error(exc)
+    if st.button("Rebuild the index from the cards"):
+        try:
+            with st.spinner("Rebuilding the index (your notes are embedded again from their saved text)…"):
+                rt.rebuild_index()
+        except CoachError as again:
+            show_error(again)
+        else:
+            st.rerun()
+    st.stop()
+
+
 with st.sidebar:
     st.title("Upward")
     st.caption("A coach for managing upwards: working well with your own boss.")
@@ -44,7 +62,7 @@ with st.sidebar:
 
     state, _ = rt.model_status()
 
-    @st.fragment(run_every=2 if state in ("starting", "warming") else None)
+    @st.fragment(run_every=3 if state in ("starting", "warming") else None)
     def model_status() -> None:
         state, detail = rt.model_status()
         badge = {
@@ -60,20 +78,6 @@ with st.sidebar:
             show_error(rt.server.error)
 
     model_status()
-
-try:
-    index = rt.index
-except StoreError as exc:
-    show_error(exc)
-    if st.button("Rebuild the index from the cards"):
-        try:
-            with st.spinner("Rebuilding the index (your notes are embedded again from their saved text)…"):
-                rt.rebuild_index()
-        except CoachError as again:
-            show_error(again)
-        else:
-            st.rerun()
-    st.stop()
 
 with st.sidebar:
     st.markdown(f"**Playbook**: {len(rt.cards)} cards, {index.count()} passages indexed")

@@ -1,13 +1,16 @@
-"""Benchmark Rehearse: the superior's time to first token on each turn of a 10-turn scripted rehearsal.
+"""Benchmark Rehearse with the concern tracker in the loop, on a 10-turn scripted rehearsal.
 
     .venv/bin/python bench/bench_rehearse.py
 
-The persona and scenario form a stable prefix and the transcript only grows at its end, so from
-the second turn on the server should evaluate only the newest turn: the figures should stay flat.
+Per turn: the superior's time to first token (the persona and scenario form a stable prefix and
+only the newest turn and the per-turn direction come after it, so from the second turn on it
+should stay flat), and the tracker's time for that turn (detector and similarity, no model).
+Then the debrief: the scorecard (computed, no model) and the phrased improvements.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 import time
@@ -42,8 +45,14 @@ def main() -> None:
         coach = rt.rehearsal_coach("deadline-extension")
         store = rt.workspace().rehearsals
         rehearsal = store.start(coach.scenario, "busy")
-        print(f"{'turn':>4}  {'first token s':>13}  {'reply s':>7}  reply")
+        print(f"{'turn':>4}  {'tracker ms':>10}  {'first token s':>13}  {'reply s':>7}  meter / reply")
+        tracker_ms, firsts = [], []
         for n, text in enumerate(TURNS, 1):
+            # The tracker's cost for one turn, measured on its own (reply() does the same update).
+            state = coach.tracker.replay(rehearsal.difficulty, rehearsal.user_turns())
+            t = time.perf_counter()
+            coach.tracker.update(state, text)
+            tracker_ms.append((time.perf_counter() - t) * 1000)
             started = time.perf_counter()
             first = None
             reply = ""
@@ -52,7 +61,18 @@ def main() -> None:
                     first = time.perf_counter() - started
                 reply += piece
             total = time.perf_counter() - started
-            print(f"{n:>4}  {first or total:>13.2f}  {total:>7.2f}  {reply[:70]!r}")
+            firsts.append(first or total)
+            meter = coach.state(rehearsal).meter("Dana")
+            print(f"{n:>4}  {tracker_ms[-1]:>10.0f}  {firsts[-1]:>13.2f}  {total:>7.2f}  {meter} / {reply[:60]!r}")
+        started = time.perf_counter()
+        card = coach.score(rehearsal)
+        scored = time.perf_counter() - started
+        card["improvements"] = coach.improvements(rehearsal, card)
+        advised = time.perf_counter() - started
+        print(f"tracker per turn: median {statistics.median(tracker_ms):.0f} ms, max {max(tracker_ms):.0f} ms")
+        print(f"first token, turns 2-10: median {statistics.median(firsts[1:]):.2f} s, max {max(firsts[1:]):.2f} s")
+        print(f"debrief: scorecard {scored:.2f} s after End, with the phrased improvements {advised:.1f} s; "
+              f"outcome {card['outcome']}, overall {card['overall']}")
 
 
 if __name__ == "__main__":

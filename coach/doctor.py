@@ -49,6 +49,24 @@ def run_checks(rt: Runtime) -> Iterator[Check]:
     where = f"server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir)
     yield _attempt("store", lambda: f"{rt.index.count()} passages at {where}")
 
+    def judgments() -> str:
+        rt.detector.judge(["Whatever you decide is fine."])
+        rt.router.route("How do I ask my boss for feedback?")
+        rt.concession.concedes("OK, let's do it.")
+        rt.scope.covers("How do I ask my boss for feedback?")
+        return "detector, router, concession and scope classifiers loaded"
+
+    yield _attempt("judgments", judgments)
+
+    def scenarios() -> str:
+        found, problems = rt.scenarios()
+        if problems:
+            raise CoachError(f"{len(problems)} scenario(s) skipped: " + "; ".join(problems),
+                             "Fix the file: title, situation, goal and concerns (README, Rehearse).")
+        return f"{len(found)} scenarios in {s.scenarios_dir}"
+
+    yield _attempt("scenarios", scenarios)
+
     def model() -> str:
         from langchain_core.messages import HumanMessage
 

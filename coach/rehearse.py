@@ -8,6 +8,7 @@ classifier before it is shown), the hint's target and its check, and the scores 
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass
@@ -73,14 +74,27 @@ class Coach:
         self.concession = concession
         self.cards = cards
         self.tracker = ConcernTracker(detector, scenario)
+        self._states: dict[int, tuple[list[str], TrackerState]] = {}
 
     @property
     def boss(self) -> str:
         return self.profile.name or "Your superior"
 
     def state(self, r: Rehearsal) -> TrackerState:
-        """The tracker's state after the person's turns so far (decided turn by turn, deterministic)."""
-        return self.tracker.replay(r.difficulty, r.user_turns())
+        """The tracker's state after the person's turns so far (decided turn by turn, deterministic).
+
+        Kept between calls, so each new turn costs one update, not a replay of the whole rehearsal.
+        """
+        turns = r.user_turns()
+        known = self._states.get(r.id)
+        if known is None or known[0] != turns[: len(known[0])] or known[1].difficulty != r.difficulty:
+            known = ([], self.tracker.start(r.difficulty))
+        done, state = known
+        state = copy.deepcopy(state)
+        for text in turns[len(done):]:
+            self.tracker.update(state, text)
+        self._states[r.id] = (list(turns), state)
+        return copy.deepcopy(state)
 
     def persona(self, difficulty: str) -> SystemMessage:
         return SystemMessage(self.prompts["persona"].render_system(

@@ -33,6 +33,8 @@ class Runtime:
         self.warming = False
         self._workspaces: dict[str, Workspace] = {}
         self._server_holds = ""  # which mode's prompt the local server's cache holds
+        self._index: KnowledgeIndex | None = None
+        self._index_lock = threading.Lock()
 
     @cached_property
     def embeddings(self) -> MiniLMEmbeddings:
@@ -42,11 +44,15 @@ class Runtime:
     def client(self):
         return make_client(self.settings)
 
-    @cached_property
+    @property
     def index(self) -> KnowledgeIndex:
-        index = KnowledgeIndex(self.client, self.embeddings)
-        self.refresh(index)
-        return index
+        """The playbook index, built (and synced with the cards) once, whichever thread asks first."""
+        with self._index_lock:
+            if self._index is None:
+                index = KnowledgeIndex(self.client, self.embeddings)
+                self.refresh(index)
+                self._index = index
+            return self._index
 
     @property
     def db_path(self):
@@ -71,8 +77,8 @@ class Runtime:
 
     def rebuild_index(self) -> SyncReport:
         """Move a damaged index aside and build a fresh one from the cards."""
-        for key in ("index", "client"):
-            self.__dict__.pop(key, None)
+        self._index = None
+        self.__dict__.pop("client", None)
         self._workspaces.clear()
         move_aside(self.settings)
         if self.settings.chroma_host:

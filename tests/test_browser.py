@@ -23,7 +23,7 @@ def app_url(tmp_path):
         "COACH_DATA_DIR": str(tmp_path / "data"),
         "COACH_MODEL": str(tiny_model_path()),
         "COACH_CONTEXT_TOKENS": "4096",
-        "COACH_ANSWER_TOKENS": "64",
+        "COACH_ANSWER_TOKENS": "200",  # long enough for several lines, which stream one by one
         "COACH_BACKEND": "local",
     }
     proc = subprocess.Popen(
@@ -81,7 +81,7 @@ def test_a_user_asks_and_sees_a_streamed_answer_with_sources(page, tmp_path):
     send(page, "How do I tell my boss I missed a deadline?")
     assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
     expect(assistant).to_be_visible(timeout=60_000)
-    # Streamed: the answer grows while it is being written.
+    # Streamed: the answer grows a checked line at a time while it is being written.
     lengths = []
     deadline = time.time() + 120
     while time.time() < deadline and not page.get_by_text("Sources (").count():
