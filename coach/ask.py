@@ -274,3 +274,26 @@ class AskChain:
                 turn.answer += piece
         turn.prompt = self.user_message(question, turn.sources, history)
         return turn
+
+
+def saved_stream(chain: AskChain, question: str, history: list[Turn], save) -> Iterator[Hit | str]:
+    """Stream an answer, then save the turn with save(turn); if the stream is cut off (a new
+    message, a closed page, Ctrl-C), save what was said, marked as interrupted."""
+    hits: list[Hit] = []
+    said: list[str] = []
+    finished = False
+    try:
+        for piece in chain.stream(question, history):
+            if isinstance(piece, Hit):
+                hits.append(piece)
+            else:
+                said.append(piece)
+            yield piece
+        finished = True
+    finally:
+        text = "".join(said)
+        if finished:
+            save(Turn(question, chain.user_message(question, hits, history), text, hits))
+        elif text.strip():
+            save(Turn(question, chain.user_message(question, hits, history), text.rstrip() + " …", hits,
+                      payload={"interrupted": True}))

@@ -25,7 +25,7 @@ def _print_sources(hits: list[Hit]) -> None:
 
 
 def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
-    from coach.ask import Turn
+    from coach.ask import Turn, saved_stream
 
     # Loads the saved prompt prefix (the same for every workspace), so the question is answered warm.
     rt.warm_up()
@@ -34,18 +34,22 @@ def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
     history = space.conversations.turns(conversation) if conversation else []
     chain = rt.ask_chain(args.workspace)
     hits: list[Hit] = []
-    answer = []
-    for piece in chain.stream(args.question, history):
+    saved: list[Turn] = []
+
+    def save(turn: Turn) -> None:
+        nonlocal conversation
+        if conversation is None:
+            conversation = space.conversations.start(args.question)
+        space.conversations.append(conversation, turn)
+        saved.append(turn)
+
+    # Ctrl-C mid-answer still saves what was said, marked as interrupted.
+    for piece in saved_stream(chain, args.question, history, save):
         if isinstance(piece, Hit):
             hits.append(piece)
-        else:
-            answer.append(piece)
-            if not args.json:
-                print(piece, end="", flush=True)
-    turn = Turn(args.question, chain.user_message(args.question, hits, history), "".join(answer), hits)
-    if conversation is None:
-        conversation = space.conversations.start(args.question)
-    space.conversations.append(conversation, turn)
+        elif not args.json:
+            print(piece, end="", flush=True)
+    turn = saved[0]
     if args.json:
         print(json.dumps({"answer": turn.answer, "sources": [h.as_dict() for h in hits],
                           "conversation": conversation}, indent=2))

@@ -238,7 +238,8 @@ def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenA
                 raise ConfigError("The local model server is not running.", "Start it first.")
             return ChatOpenAI(base_url=base_url, api_key="local", model="local", **common)
         case "openai":
-            if not settings.base_url and not settings.api_key:
+            key = settings.api_key.get_secret_value()  # a SecretStr everywhere else: never printed
+            if not settings.base_url and not key:
                 raise ConfigError(
                     "The openai backend needs an API key.",
                     "Set OPENAI_API_KEY, or COACH_BASE_URL for a local server such as Ollama "
@@ -246,7 +247,7 @@ def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenA
                 )
             return ChatOpenAI(
                 base_url=settings.base_url or None,
-                api_key=settings.api_key or "none",
+                api_key=key or "none",
                 model=settings.model or "gpt-4o-mini",
                 **common,
             )

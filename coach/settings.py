@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -68,8 +68,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COACH_BASE_URL", "OPENAI_BASE_URL"),
         description="openai backend: the server's /v1 URL (empty: api.openai.com).",
     )
-    api_key: str = Field(
-        default="",
+    api_key: SecretStr = Field(
+        default=SecretStr(""),
         validation_alias=AliasChoices("COACH_API_KEY", "OPENAI_API_KEY"),
         description="openai backend: the API key (local servers accept any value).",
     )

@@ -45,10 +45,13 @@ def test_a_model_server_that_is_down_gets_a_clear_message(app_env, monkeypatch):
     monkeypatch.setenv("COACH_BACKEND", "openai")
     monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("COACH_MODEL", "m")
+    monkeypatch.setenv("COACH_API_KEY", "sk-test-DO-NOT-SHOW-1234567890")
     at = start()
     at.chat_input[0].set_value("How do I ask for feedback?").run()
     assert not at.exception
     assert "Cannot reach the model server" in at.error[0].value
+    shown = " ".join(str(e.value) for e in [*at.markdown, *at.sidebar.markdown, *at.error, *at.caption])
+    assert "sk-test-DO-NOT-SHOW" not in shown  # the key is a secret: never in the page
     # Nothing half-written: the failed turn is not saved.
     assert len(start().chat_message) == 0
 
@@ -75,8 +78,24 @@ def test_notes_page_adds_lists_and_deletes_a_pasted_note(app_env):
     assert not at.exception, at.exception
     assert "Added **1:1 notes, 12 March**" in at.success[0].value
     assert any("1:1 notes, 12 March" in e.label for e in at.expander)
-    [b for b in at.button if "Delete this note" in b.label][0].click().run()
+    [b for b in at.button if b.label == "Yes, delete it"][0].click().run()  # inside the confirm popover
     assert not any("1:1 notes" in e.label for e in at.expander)
+
+
+def test_a_note_with_the_name_of_an_existing_one_asks_before_replacing(app_env):
+    at = start()
+    at.switch_page("views/notes.py").run()
+    for text in ("Dana wants three bullets.", "Dana now wants a one-page memo."):
+        at.text_input[0].set_value("dana.md")
+        at.text_area[0].set_value(text)
+        [b for b in at.button if "Add note" in b.label][0].click().run()
+        assert not at.exception, at.exception
+    assert "already exists" in at.warning[0].value
+    body = " ".join(t.value for t in at.text)
+    assert "three bullets" in body and "one-page memo" not in body  # nothing replaced yet
+    [b for b in at.button if b.label == "Replace it"][0].click().run()
+    body = " ".join(t.value for t in at.text)
+    assert "one-page memo" in body and "three bullets" not in body
 
 
 def test_an_empty_pasted_note_gets_a_message(app_env):

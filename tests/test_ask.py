@@ -258,3 +258,18 @@ def test_a_question_the_playbook_does_not_cover_says_so_first(index):
     for question in ("How do I tell my boss I missed a deadline?", "I found a mistake in my report, what do I say?"):
         _, covered = run(make_chain(index, RecordingChatModel(), scope=scope), question)
         assert not covered.startswith(UNCOVERED)
+
+
+def test_an_answer_cut_off_mid_stream_is_saved_as_far_as_it_got_and_marked(index):
+    from coach.ask import saved_stream
+
+    model = RecordingChatModel(replies=["You missed a deadline.\n- Tell her today. [1]\n- Bring the new date. [1]"])
+    saved = []
+    stream = saved_stream(make_chain(index, model), "I missed a deadline, what now?", [], saved.append)
+    text = next(p for p in stream if isinstance(p, str))
+    stream.close()  # the page reran, or Ctrl-C
+    [turn] = saved
+    assert turn.answer == text.rstrip() + " …" and turn.payload == {"interrupted": True}
+    saved.clear()
+    list(saved_stream(make_chain(index, RecordingChatModel(replies=["- Tell her today. [1]"])), "Now?", [], saved.append))
+    assert saved[0].payload is None and saved[0].answer.startswith("- Tell her today.")

@@ -102,10 +102,23 @@ def test_the_stable_prefix_is_saved_and_restored_by_the_next_start(tmp_path):
         assert second.warm_up() == "restored"
         pieces = list(second.ask_chain().stream("How do I tell my boss about a mistake?"))
         assert any(isinstance(p, str) and p for p in pieces)
-    # A changed prefix (the profile was edited) saves a new file and drops the old one.
+    # The saved prefix is the playbook alone: a profile, or a new workspace, does not change it.
     with Runtime(settings) as third:
         third.workspace().profile.set("name", "Dana")
+        third.workspace("new-team").profile.set("name", "Sam")
         third.start_model(background=False)
-        assert third.warm_up() == "evaluated"
+        assert third.warm_up() == "restored"
+        pieces = list(third.ask_chain("new-team").stream("How do I tell my boss about a mistake?"))
+        assert any(isinstance(p, str) and p for p in pieces)
+    # A changed playbook saves a new file and drops the old one.
+    import shutil
+
+    cards = tmp_path / "cards"
+    shutil.copytree(settings.knowledge_dir, cards)
+    (cards / "myth-fear.md").write_text((cards / "myth-fear.md").read_text() + "\nSay it at the next 1:1.\n")
+    changed = settings.model_copy(update={"knowledge_dir": cards})
+    with Runtime(changed) as fourth:
+        fourth.start_model(background=False)
+        assert fourth.warm_up() == "evaluated"
     assert [p.name for p in settings.kv_cache_dir.glob("ask-*.bin")] != [saved[0].name]
     assert len(list(settings.kv_cache_dir.glob("ask-*.bin"))) == 1

@@ -94,3 +94,24 @@ def test_a_real_request_to_a_closed_port_fails_cleanly():
     with pytest.raises(ModelUnavailable, match="Cannot reach"):
         with model_errors(settings.base_url):
             chat_model(settings).invoke("hi")
+
+
+def test_the_api_key_never_appears_in_settings_doctor_or_errors(tmp_path):
+    """A SecretStr: not in repr or dumps of the settings, nor in what `coach doctor` or a failed
+    request prints."""
+    import os
+    import subprocess
+    import sys
+
+    from coach.settings import Settings
+
+    secret = "sk-test-DO-NOT-PRINT-1234567890"
+    settings = Settings(COACH_BACKEND="openai", COACH_API_KEY=secret, COACH_DATA_DIR=tmp_path)
+    assert secret not in repr(settings) and secret not in str(settings.model_dump())
+    env = {**os.environ, "COACH_BACKEND": "openai", "COACH_API_KEY": secret, "COACH_DATA_DIR": str(tmp_path),
+           "COACH_BASE_URL": "http://127.0.0.1:9/v1", "COACH_MODEL": "m"}
+    for args in (["doctor"], ["ask", "How do I ask for feedback?"]):
+        result = subprocess.run([sys.executable, "-m", "coach.cli", *args], capture_output=True, text=True,
+                                env=env, timeout=300)
+        assert result.returncode == 1 and "Cannot reach the model server" in result.stdout + result.stderr
+        assert secret not in result.stdout + result.stderr

@@ -4,7 +4,7 @@ two modes in case it guessed wrong."""
 
 import streamlit as st
 
-from coach.ask import Turn, check_question
+from coach.ask import Turn, check_question, saved_stream
 from coach.errors import CoachError
 from coach.rehearse import DIFFICULTIES
 from coach.scenarios import Scenario, draft_scenario, save_scenario
@@ -30,10 +30,14 @@ with st.sidebar:
     if st.button("New chat", use_container_width=True, icon=":material/add_comment:"):
         st.session_state[conversation_key] = None
         st.session_state[key] = turns = []
-    if turns and st.button("Delete this chat", use_container_width=True, icon=":material/delete:"):
-        space.conversations.delete(st.session_state[conversation_key])
-        st.session_state[conversation_key] = None
-        st.session_state[key] = turns = []
+    if turns:
+        with st.popover("Delete this chat", use_container_width=True, icon=":material/delete:"):
+            st.write(f"This deletes the whole chat ({len(turns)} message{'s' if len(turns) > 1 else ''}).")
+            if st.button("Yes, delete it", type="primary", key="delete-chat"):
+                space.conversations.delete(st.session_state[conversation_key])
+                st.session_state[conversation_key] = None
+                st.session_state[key] = turns = []
+                st.rerun()
 
 
 def save(turn: Turn, seq: int | None = None) -> None:
@@ -52,25 +56,34 @@ def save(turn: Turn, seq: int | None = None) -> None:
 
 
 def answer(question: str, history: list[Turn]) -> Turn | None:
+    """Stream the answer; an answer cut off by a new message or a closed page is saved as far as it got."""
     hits: list[Hit] = []
+    saved: list[Turn] = []
     try:
         question = check_question(question)
         wait_for_model()
         chain = rt.ask_chain(space.name)
+        stream = saved_stream(chain, question, history, saved.append)
 
         def tokens():
-            for piece in chain.stream(question, history):
+            for piece in stream:
                 if isinstance(piece, Hit):
                     hits.append(piece)
                 else:
                     yield piece
 
-        text = st.write_stream(tokens())
+        try:
+            st.write_stream(tokens())
+        except BaseException:  # Streamlit stops the script with an exception: keep what was said
+            stream.close()
+            if saved:
+                save(saved[0])
+            raise
     except CoachError as exc:
         show_error(exc)
         return None
     show_sources(hits)
-    return Turn(question, chain.user_message(question, hits, history), str(text), hits)
+    return saved[0] if saved else None
 
 
 def review(text: str) -> Turn | None:
@@ -175,6 +188,8 @@ def show_turn(turn: Turn, seq: int, active: bool) -> None:
         show_rehearse(turn, seq, active)
     else:
         st.markdown(model_markdown(turn.answer))
+        if turn.payload and turn.payload.get("interrupted"):
+            st.caption("Interrupted: this answer was cut off before it finished.")
         show_sources(turn.sources)
 
 

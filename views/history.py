@@ -52,6 +52,8 @@ left.download_button("Download Markdown", r.as_markdown(), file_name=f"rehearsal
                      mime="text/markdown", icon=":material/download:")
 right.download_button("Download JSON", json.dumps(r.as_dict(), indent=2), file_name=f"rehearsal-{r.id}.json",
                       mime="application/json", icon=":material/download:")
-if st.button("Delete this rehearsal", icon=":material/delete:"):
-    store.delete(r.id)
-    st.rerun()
+with st.popover("Delete this rehearsal", icon=":material/delete:"):
+    st.write("This deletes the transcript and its scorecard.")
+    if st.button("Yes, delete it", type="primary", key=f"rm-rehearsal-{r.id}"):
+        store.delete(r.id)
+        st.rerun()
