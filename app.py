@@ -6,7 +6,7 @@ import streamlit as st
 
 from coach.errors import CoachError, StoreError
 from coach.workspace import check_workspace, list_workspaces
-from views.common import runtime, show_error
+from views.common import move_workspace, runtime, show_error
 
 st.set_page_config(page_title="Upward", page_icon=":material/trending_up:", layout="centered")
 
@@ -56,6 +56,8 @@ with st.sidebar:
                 chosen = check_workspace(new_name)
             except CoachError as exc:
                 show_error(exc)
+    with st.popover("Move a workspace", icon=":material/move_up:", use_container_width=True):
+        chosen = move_workspace(chosen)
     if chosen != st.session_state.workspace:
         st.session_state.workspace = chosen
         st.rerun()

@@ -16,6 +16,39 @@ from coach.store import Hit
 from coach.workspace import check_workspace
 
 
+def cmd_export(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.transfer import export_zip
+
+    data = export_zip(rt.workspace(args.workspace))
+    tmp = Path(args.output).with_suffix(".partial")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(args.output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"Cannot write {args.output}: {exc.strerror}.", "Choose a folder you can write to.") from None
+    print(f"Exported workspace {args.workspace} to {args.output} ({len(data) / 1024:,.0f} kB).")
+    return 0
+
+
+def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
+    from coach.transfer import import_bundle, read_zip
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"Cannot read {args.file}: {exc.strerror}.", "Check the path.") from None
+    bundle = read_zip(data)
+
+    def progress(fraction: float, detail: str) -> None:
+        print(f"\r{detail}", end="", file=sys.stderr, flush=True)
+
+    done = import_bundle(bundle, rt.workspace(args.workspace), progress)
+    print(f"\rImported into {args.workspace}: {done['notes']} notes, {done['conversations']} chats, "
+          f"{done['rehearsals']} rehearsals{', the profile' if done['profile'] else ''}.", file=sys.stderr)
+    return 0
+
+
 def _print_sources(hits: list[Hit]) -> None:
     if not hits:
         return
@@ -285,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="which labelled set (review): blind is the one we report")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
+
+    export = sub.add_parser("export", help="write the workspace (notes, profile, chats, rehearsals) to a zip")
+    export.add_argument("--output", required=True, help="the zip file to write")
+    export.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="read an exported zip into an empty workspace")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
 
     notes = sub.add_parser("notes", help="your own notes: add, list, show, rm, clear")
     notes.set_defaults(func=cmd_notes)

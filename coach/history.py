@@ -33,12 +33,21 @@ class Conversations:
             ).fetchone()
         return row[0] if row else None
 
-    def start(self, title: str) -> int:
+    def list(self) -> list[tuple[int, str, float]]:
+        """(id, title, created) of every conversation, oldest first."""
+        with closing(self._db()) as db:
+            return [tuple(r) for r in db.execute(
+                "SELECT id, title, created FROM conversations WHERE workspace = ? ORDER BY created, id",
+                (self.workspace,),
+            ).fetchall()]
+
+    def start(self, title: str, created: float | None = None) -> int:
+        """Start a conversation (created: when it began, for an imported one)."""
         now = time.time()
         with closing(self._db()) as db, db:
             cur = db.execute(
                 "INSERT INTO conversations (workspace, title, created, updated) VALUES (?, ?, ?, ?)",
-                (self.workspace, title[:80], now, now),
+                (self.workspace, title[:80], created or now, now),
             )
             return cur.lastrowid
 

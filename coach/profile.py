@@ -77,6 +77,10 @@ class ProfileStore:
                 (self.workspace, profile.model_dump_json(), time.time()),
             )
 
+    def clear(self) -> None:
+        with closing(connect(self.db_path)) as db, db:
+            db.execute("DELETE FROM profiles WHERE workspace = ?", (self.workspace,))
+
     def set(self, field: str, value: str) -> SuperiorProfile:
         """Set one field and save; raise InputError naming the fields if it is unknown."""
         if field not in FIELDS:

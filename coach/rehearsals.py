@@ -100,6 +100,18 @@ class Rehearsals:
             )
         return Rehearsal(cur.lastrowid, self.workspace, scenario.name, difficulty, lines, None, now, None, data)
 
+    def insert(self, r: Rehearsal) -> int:
+        """Store a whole rehearsal as it was (an import); return its new id."""
+        with closing(connect(self.db_path)) as db, db:
+            cur = db.execute(
+                "INSERT INTO rehearsals (workspace, scenario, difficulty, turns, scorecard, started, updated, ended, "
+                "scenario_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.workspace, r.scenario, r.difficulty, json.dumps([asdict(l) for l in r.lines]),
+                 json.dumps(r.scorecard) if r.scorecard else None, r.started, time.time(), r.ended,
+                 json.dumps(r.scenario_data) if r.scenario_data else None),
+            )
+        return cur.lastrowid
+
     def save(self, r: Rehearsal) -> None:
         with closing(connect(self.db_path)) as db, db:
             db.execute(

@@ -205,3 +205,24 @@ def test_history_page_lists_exports_and_charts_rehearsals(app_env):
     alerts = [a.value for a in [*at.success, *at.info, *at.error]]
     assert any(f"Outcome: **{r.scorecard['outcome']}**" in v for v in alerts), alerts
     assert len(at.get("download_button")) == 2
+
+
+def test_the_sidebar_exports_a_workspace_and_imports_it_into_a_new_one(app_env):
+    from views.common import runtime
+
+    start()
+    runtime().workspace().notes.add("dana.md", "Dana wants three bullets and a clear ask.")
+    at = start()
+    [b for b in at.sidebar.button if b.label == "Prepare the download"][0].click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["export:default"]
+    assert data[:2] == b"PK" and len(at.get("download_button")) == 1
+    # The same zip, imported (AppTest has no file upload: the sidebar calls the same functions).
+    from coach.transfer import import_bundle, read_zip
+
+    import_bundle(read_zip(data), runtime().workspace("copy"))
+    again = AppTest.from_file(APP, default_timeout=180)
+    again.session_state["workspace"] = "copy"
+    again.run()
+    again.switch_page("views/notes.py").run()
+    assert any("dana.md" in e.label for e in again.expander)

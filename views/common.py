@@ -62,3 +62,34 @@ def show_scorecard(card: dict) -> None:
     for column, (key, s) in zip(columns, card["strategies"].items()):
         column.metric(strategy_name(key), f"{s['score']}/5")
     st.markdown(scorecard_markdown({**card, "outcome": None}))
+
+
+def move_workspace(current: str) -> str:
+    """Export this workspace as a zip, or import one into a new workspace; return the workspace to show."""
+    from coach.transfer import export_zip, import_bundle, read_zip
+    from coach.workspace import check_workspace
+
+    rt = runtime()
+    st.caption(f"Everything in **{current}**: notes, profile, chats and rehearsals, in one zip.")
+    if st.button("Prepare the download", icon=":material/archive:", key="export-prepare"):
+        st.session_state[f"export:{current}"] = export_zip(rt.workspace(current))
+    if data := st.session_state.get(f"export:{current}"):
+        st.download_button("Download the zip", data, file_name=f"upward-{current}.zip", mime="application/zip",
+                           icon=":material/download:", key="export-download")
+    st.divider()
+    upload = st.file_uploader("Import a zip into a new workspace", type=["zip"], key="import-file")
+    name = st.text_input("New workspace name", key="import-name", placeholder="e.g. dana-2025")
+    if st.button("Import", icon=":material/unarchive:", key="import-go") and upload is not None:
+        try:
+            target = check_workspace(name or "")
+            bundle = read_zip(upload.getvalue())
+            bar = st.progress(0.0, text="Importing…")
+            done = import_bundle(bundle, rt.workspace(target), lambda f, d: bar.progress(f, text=d))
+            bar.empty()
+        except CoachError as exc:
+            show_error(exc)
+        else:
+            st.success(f"Imported {done['notes']} notes, {done['conversations']} chats and {done['rehearsals']} "
+                       f"rehearsals into **{target}**.", icon=":material/check:")
+            return target
+    return current
