@@ -58,8 +58,9 @@ def _print_sources(hits: list[Hit]) -> None:
 
 
 def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
-    from coach.ask import Turn, saved_stream
+    from coach.ask import Turn, check_question, saved_stream
 
+    args.question = check_question(args.question)  # a bad question is refused before the model loads
     # Loads the saved prompt prefix (the same for every workspace), so the question is answered warm.
     rt.warm_up()
     space = rt.workspace(args.workspace)
