@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Lock
 
 import numpy as np
 
@@ -98,6 +99,29 @@ def load_heads(path: Path) -> dict[str, LinearHeads]:
     with np.load(path, allow_pickle=False) as data:
         names = {key.split(".")[0] for key in data.files if key.endswith(".weights")}
         return {name: LinearHeads.from_arrays(data, name) for name in names}
+
+
+class ShippedHeads:
+    """The heads in a shipped .npz file, loaded on first use (once, whichever thread asks first)."""
+
+    def __init__(self, path: Path, what: str, command: str) -> None:
+        self.path = path
+        self.what = what  # e.g. "the router", for the error message
+        self.command = command  # the command that retrains them
+        self._heads: dict[str, LinearHeads] | None = None
+        self._lock = Lock()
+
+    def __getitem__(self, name: str) -> LinearHeads:
+        if self._heads is None:
+            from coach.errors import ConfigError
+
+            with self._lock:
+                if self._heads is None:
+                    if not self.path.is_file():
+                        raise ConfigError(f"The weights of {self.what} are missing ({self.path}).",
+                                          f"Retrain them with `{self.command}`, or reinstall Upward.")
+                    self._heads = load_heads(self.path)
+        return self._heads[name]
 
 
 def features(embedded: np.ndarray, texts: list[str], uses_ngrams: bool) -> np.ndarray:

@@ -8,14 +8,12 @@ checks what it wrote before it is shown. Trained on `coach/data/superior_replies
 from __future__ import annotations
 
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
 import yaml
 
-from coach.classifier import LinearHeads, features, load_heads, save_heads
+from coach.classifier import LinearHeads, ShippedHeads, features, save_heads
 from coach.embeddings import MiniLMEmbeddings
-from coach.errors import ConfigError
 
 DATA = Path(__file__).parent / "data"
 TRAINING = DATA / "superior_replies.yaml"
@@ -28,18 +26,11 @@ class ConcessionClassifier:
     def __init__(self, embeddings: MiniLMEmbeddings, path: Path = WEIGHTS) -> None:
         self.embeddings = embeddings
         self.path = path
-        self._heads: LinearHeads | None = None
-        self._lock = Lock()
+        self.weights = ShippedHeads(path, "the concession classifier", "coach train concession")
 
     @property
     def heads(self) -> LinearHeads:
-        if self._heads is None:
-            with self._lock:
-                if not self.path.is_file():
-                    raise ConfigError(f"The concession classifier's weights are missing ({self.path}).",
-                                      "Retrain them with `coach train concession`, or reinstall Upward.")
-                self._heads = load_heads(self.path)["concession"]
-        return self._heads
+        return self.weights["concession"]
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
 import yaml
 
-from coach.classifier import LinearHeads, features, load_heads, save_heads
+from coach.classifier import ShippedHeads, features, save_heads
 from coach.embeddings import MiniLMEmbeddings
-from coach.errors import ConfigError
 
 DATA = Path(__file__).parent / "data"
 TRAINING_DIR = DATA / "training"
@@ -86,25 +84,13 @@ class Detector:
     def __init__(self, embeddings: MiniLMEmbeddings, path: Path = WEIGHTS) -> None:
         self.embeddings = embeddings
         self.path = path
-        self._heads: dict[str, LinearHeads] | None = None
-        self._lock = Lock()
-
-    @property
-    def heads(self) -> dict[str, LinearHeads]:
-        if self._heads is None:
-            with self._lock:
-                if self._heads is None:
-                    if not self.path.is_file():
-                        raise ConfigError(f"The detector's weights are missing ({self.path}).",
-                                          "Retrain them with `coach train detector`, or reinstall Upward.")
-                    self._heads = load_heads(self.path)
-        return self._heads
+        self.weights = ShippedHeads(path, "the detector", "coach train detector")
 
     def judge(self, texts: list[str]) -> list[SentenceJudgment]:
         """Judge each text on its own: every label's probability, and the labels over threshold."""
         if not texts:
             return []
-        heads = self.heads
+        heads = {"myths": self.weights["myths"], "signals": self.weights["signals"]}
         x = features(self.embeddings.embed(texts), texts, heads["myths"].uses_ngrams)
         out = []
         rows = zip(heads["myths"].probabilities(x), heads["signals"].probabilities(x))

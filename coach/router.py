@@ -17,15 +17,13 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from threading import Lock
 from typing import Literal
 
 import numpy as np
 import yaml
 
-from coach.classifier import LinearHeads, features, load_heads, save_heads
+from coach.classifier import LinearHeads, ShippedHeads, features, save_heads
 from coach.embeddings import MiniLMEmbeddings
-from coach.errors import ConfigError
 from coach.scenarios import Scenario
 
 DATA = Path(__file__).parent / "data"
@@ -97,19 +95,12 @@ class Router:
         self.embeddings = embeddings
         self.path = path
         self.threshold_path = threshold_path
-        self._heads: LinearHeads | None = None
-        self._lock = Lock()
+        self.weights = ShippedHeads(path, "the router", "coach train router")
         self._scenario_vectors: dict[str, tuple[str, np.ndarray]] = {}
 
     @property
     def heads(self) -> LinearHeads:
-        if self._heads is None:
-            with self._lock:
-                if not self.path.is_file():
-                    raise ConfigError(f"The router's weights are missing ({self.path}).",
-                                      "Retrain them with `coach train router`, or reinstall Upward.")
-                self._heads = load_heads(self.path)["mode"]
-        return self._heads
+        return self.weights["mode"]
 
     @property
     def scenario_threshold(self) -> float:

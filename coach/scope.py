@@ -10,14 +10,12 @@ question, "I found a mistake in my report, what do I say?", at 0.20: below most 
 from __future__ import annotations
 
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
 import yaml
 
-from coach.classifier import LinearHeads, features, load_heads, save_heads
+from coach.classifier import LinearHeads, ShippedHeads, features, save_heads
 from coach.embeddings import MiniLMEmbeddings
-from coach.errors import ConfigError
 
 DATA = Path(__file__).parent / "data"
 TRAINING = DATA / "scope_training.yaml"
@@ -30,18 +28,11 @@ class ScopeClassifier:
     def __init__(self, embeddings: MiniLMEmbeddings, path: Path = WEIGHTS) -> None:
         self.embeddings = embeddings
         self.path = path
-        self._heads: LinearHeads | None = None
-        self._lock = Lock()
+        self.weights = ShippedHeads(path, "the scope classifier", "coach train scope")
 
     @property
     def heads(self) -> LinearHeads:
-        if self._heads is None:
-            with self._lock:
-                if not self.path.is_file():
-                    raise ConfigError(f"The scope classifier's weights are missing ({self.path}).",
-                                      "Retrain them with `coach train scope`, or reinstall Upward.")
-                self._heads = load_heads(self.path)["scope"]
-        return self._heads
+        return self.weights["scope"]
 
     def probability(self, question: str, vector: np.ndarray | None = None) -> float:
         v = self.embeddings.embed([question]) if vector is None else np.asarray(vector, dtype=np.float32)[None, :]
