@@ -108,8 +108,9 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             print(f"\r  {n}/{total}", end="", file=sys.stderr, flush=True)
 
         rt.warm_up()
-        questions = evaluate.ask_questions(evaluate.ASK_BLIND)
-        chats = yaml.safe_load(evaluate.ASK_BLIND.read_text())["chats"]
+        # --every N: every Nth question (the 1st, the N+1th...) and every Nth chat, when time is short.
+        questions = evaluate.ask_questions(evaluate.ASK_BLIND)[:: args.every]
+        chats = yaml.safe_load(evaluate.ASK_BLIND.read_text())["chats"][:: args.every]
         if args.chats:
             chats = yaml.safe_load(Path(args.chats).read_text())
         if not args.echo_only:
