@@ -3,13 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-model chromium bench clean
+.PHONY: run test install install-model chromium postgres bench clean
 
 run: install install-model
 	$(BIN)/coach setup
 	$(BIN)/streamlit run app.py
 
-test: install chromium
+test: install chromium postgres
 	$(BIN)/python -m pytest
 
 bench: install install-model
@@ -36,6 +36,12 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Storage tests run against a real PostgreSQL, started by the tests from these binaries.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the storage tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -42,7 +42,7 @@ with st.sidebar:
     st.title("Upward")
     st.caption("A coach for managing upwards: working well with your own boss.")
 
-    known = list_workspaces(rt.db_path)
+    known = list_workspaces(rt.database)
     if st.session_state.workspace not in known:
         known.append(st.session_state.workspace)
     chosen = st.selectbox(

@@ -133,7 +133,7 @@ def main() -> None:
                     ids=[got["ids"][i] for i in idx], embeddings=[got["embeddings"][i] for i in idx],
                     documents=[got["documents"][i] for i in idx], metadatas=[got["metadatas"][i] for i in idx])
             # The server-side store shares the note rows (SQLite) of the embedded one.
-            server_store.db_path = store.db_path
+            server_store.db = store.db
             p50, p95 = latency(server_store)
             results[f"retrieval_{size}_server_p50_ms"] = round(p50, 2)
             results[f"retrieval_{size}_server_p95_ms"] = round(p95, 2)

@@ -49,6 +49,17 @@ def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(rt: Runtime, args: argparse.Namespace) -> int:
+    db = rt.database  # opening it applies pending migrations (under a lock)
+    before, after = db.migrated if db.migrated[0] != db.migrated[1] else db.upgrade()
+    where = "Postgres" if not rt.database.is_sqlite else str(rt.settings.data_dir / "upward.db")
+    if before == after:
+        print(f"The database ({where}) is up to date at revision {after}.")
+    else:
+        print(f"Upgraded the database ({where}) from revision {before or 'none'} to {after}.")
+    return 0
+
+
 def _print_sources(hits: list[Hit]) -> None:
     if not hits:
         return
@@ -321,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="which labelled set (review): blind is the one we report")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
+
+    db = sub.add_parser("db", help="the database: `coach db upgrade` applies pending migrations")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
 
     export = sub.add_parser("export", help="write the workspace (notes, profile, chats, rehearsals) to a zip")
     export.add_argument("--output", required=True, help="the zip file to write")

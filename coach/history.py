@@ -1,15 +1,16 @@
-"""Conversations saved in SQLite under the data directory, so a chat survives a reload."""
+"""Chat conversations, saved in the database, so a chat survives a reload."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 
+from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
 from coach.ask import Turn
-from coach.db import connect
+from coach.db import Database, conversations, turns
 from coach.errors import InputError
 from coach.store import Hit
 
@@ -17,48 +18,48 @@ from coach.store import Hit
 class Conversations:
     """Load and append chat turns, one workspace at a time."""
 
-    def __init__(self, path: Path, workspace: str = "default") -> None:
-        self.path = path
+    def __init__(self, db: Database | Path | str, workspace: str = "default") -> None:
+        self.db = Database.of(db)
         self.workspace = workspace
 
-    def _db(self) -> "sqlite3.Connection":
-        return connect(self.path)
+    def _mine(self, conversation_id: int):
+        return and_(conversations.c.id == conversation_id, conversations.c.workspace == self.workspace)
 
     def latest(self) -> int | None:
         """Return the id of the most recently updated conversation, if any."""
-        with closing(self._db()) as db:
-            row = db.execute(
-                "SELECT id FROM conversations WHERE workspace = ? ORDER BY updated DESC, id DESC LIMIT 1",
-                (self.workspace,),
-            ).fetchone()
-        return row[0] if row else None
+        with self.db.connect() as c:
+            return c.execute(
+                select(conversations.c.id).where(conversations.c.workspace == self.workspace)
+                .order_by(conversations.c.updated.desc(), conversations.c.id.desc()).limit(1)
+            ).scalar()
 
     def list(self) -> list[tuple[int, str, float]]:
         """(id, title, created) of every conversation, oldest first."""
-        with closing(self._db()) as db:
-            return [tuple(r) for r in db.execute(
-                "SELECT id, title, created FROM conversations WHERE workspace = ? ORDER BY created, id",
-                (self.workspace,),
-            ).fetchall()]
+        with self.db.connect() as c:
+            rows = c.execute(
+                select(conversations.c.id, conversations.c.title, conversations.c.created)
+                .where(conversations.c.workspace == self.workspace)
+                .order_by(conversations.c.created, conversations.c.id)
+            ).all()
+        return [tuple(r) for r in rows]
 
     def start(self, title: str, created: float | None = None) -> int:
         """Start a conversation (created: when it began, for an imported one)."""
         now = time.time()
-        with closing(self._db()) as db, db:
-            cur = db.execute(
-                "INSERT INTO conversations (workspace, title, created, updated) VALUES (?, ?, ?, ?)",
-                (self.workspace, title[:80], created or now, now),
-            )
-            return cur.lastrowid
+        with self.db.begin() as c:
+            return c.execute(
+                insert(conversations).values(workspace=self.workspace, title=title[:80], created=created or now,
+                                             updated=now).returning(conversations.c.id)
+            ).scalar_one()
 
     def turns(self, conversation_id: int) -> list[Turn]:
-        with closing(self._db()) as db:
-            rows = db.execute(
-                "SELECT t.question, t.prompt, t.answer, t.sources, t.mode, t.payload FROM turns t "
-                "JOIN conversations c ON c.id = t.conversation_id "
-                "WHERE t.conversation_id = ? AND c.workspace = ? ORDER BY t.seq",
-                (conversation_id, self.workspace),
-            ).fetchall()
+        with self.db.connect() as c:
+            rows = c.execute(
+                select(turns.c.question, turns.c.prompt, turns.c.answer, turns.c.sources, turns.c.mode,
+                       turns.c.payload)
+                .join(conversations, conversations.c.id == turns.c.conversation_id)
+                .where(self._mine(conversation_id)).order_by(turns.c.seq)
+            ).all()
         return [
             Turn(question=q, prompt=p, answer=a, sources=[Hit(**h) for h in json.loads(s)], mode=m,
                  payload=json.loads(data) if data else None)
@@ -66,39 +67,47 @@ class Conversations:
         ]
 
     def append(self, conversation_id: int, turn: Turn) -> int:
-        """Save a finished turn in one transaction; return its number in the conversation."""
+        """Save a finished turn in one transaction; return its number in the conversation.
+
+        Two writers at once (two tabs, two app replicas) may pick the same number: the loser tries again.
+        """
+        for attempt in range(5):
+            try:
+                return self._append(conversation_id, turn)
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _append(self, conversation_id: int, turn: Turn) -> int:
         now = time.time()
-        sources = json.dumps([h.as_dict() for h in turn.sources])
-        payload = json.dumps(turn.payload) if turn.payload is not None else None
-        with closing(self._db()) as db, db:
-            # One statement picks the next number and checks the conversation is this workspace's.
-            inserted = db.execute(
-                "INSERT INTO turns (conversation_id, seq, question, prompt, answer, sources, created, mode, payload) "
-                "SELECT ?, COALESCE((SELECT MAX(seq) FROM turns WHERE conversation_id = ?), 0) + 1, "
-                "?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM conversations WHERE id = ? AND workspace = ?)",
-                (conversation_id, conversation_id, turn.question, turn.prompt, turn.answer, sources, now,
-                 turn.mode, payload, conversation_id, self.workspace),
-            ).rowcount
-            if not inserted:
+        with self.db.begin() as c:
+            # Locks the conversation's row (Postgres), so appends to one chat take turns.
+            mine = c.execute(select(conversations.c.id).where(self._mine(conversation_id)).with_for_update()).first()
+            if mine is None:
                 raise InputError("That conversation is not in this workspace.", "Start a new chat.")
-            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
-            return db.execute("SELECT MAX(seq) FROM turns WHERE conversation_id = ?", (conversation_id,)).fetchone()[0]
+            seq = (c.execute(select(func.max(turns.c.seq)).where(turns.c.conversation_id == conversation_id))
+                   .scalar() or 0) + 1
+            c.execute(insert(turns).values(
+                conversation_id=conversation_id, seq=seq, question=turn.question, prompt=turn.prompt,
+                answer=turn.answer, sources=json.dumps([h.as_dict() for h in turn.sources]), created=now,
+                mode=turn.mode, payload=json.dumps(turn.payload) if turn.payload is not None else None,
+            ))
+            c.execute(update(conversations).where(conversations.c.id == conversation_id).values(updated=now))
+        return seq
 
     def update(self, conversation_id: int, seq: int, turn: Turn) -> None:
         """Replace a saved turn's reply (a rehearsal that moved on, a message re-run in another mode)."""
-        with closing(self._db()) as db, db:
-            db.execute(
-                "UPDATE turns SET prompt = ?, answer = ?, sources = ?, mode = ?, payload = ? "
-                "WHERE conversation_id = ? AND seq = ? AND EXISTS "
-                "(SELECT 1 FROM conversations WHERE id = ? AND workspace = ?)",
-                (turn.prompt, turn.answer, json.dumps([h.as_dict() for h in turn.sources]), turn.mode,
-                 json.dumps(turn.payload) if turn.payload is not None else None,
-                 conversation_id, seq, conversation_id, self.workspace),
-            )
+        with self.db.begin() as c:
+            if not c.execute(select(exists().where(self._mine(conversation_id)))).scalar():
+                return
+            c.execute(update(turns).where(turns.c.conversation_id == conversation_id, turns.c.seq == seq).values(
+                prompt=turn.prompt, answer=turn.answer, sources=json.dumps([h.as_dict() for h in turn.sources]),
+                mode=turn.mode, payload=json.dumps(turn.payload) if turn.payload is not None else None,
+            ))
 
     def delete(self, conversation_id: int) -> None:
-        with closing(self._db()) as db, db:
-            db.execute(
-                "DELETE FROM conversations WHERE id = ? AND workspace = ?",
-                (conversation_id, self.workspace),
-            )
+        with self.db.begin() as c:
+            if c.execute(select(exists().where(self._mine(conversation_id)))).scalar():
+                c.execute(delete(turns).where(turns.c.conversation_id == conversation_id))
+                c.execute(delete(conversations).where(conversations.c.id == conversation_id))

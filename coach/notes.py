@@ -8,7 +8,6 @@ import re
 import time
 import unicodedata
 import uuid
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,7 +15,10 @@ from typing import Callable
 from langchain_chroma import Chroma
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from coach.db import connect
+from sqlalchemy import delete, func, insert, select
+
+from coach.db import Database
+from coach.db import notes as notes_table
 from coach.embeddings import MODEL_ID, MiniLMEmbeddings
 from coach.errors import InputError, StoreError
 from coach.store import Hit
@@ -156,10 +158,10 @@ def collection_name(workspace: str) -> str:
 class NoteStore:
     """One workspace's notes: text and rows in SQLite, passages in a Chroma collection of its own."""
 
-    def __init__(self, client, embeddings: MiniLMEmbeddings, db_path: Path, workspace: str) -> None:
+    def __init__(self, client, embeddings: MiniLMEmbeddings, db: Database | Path | str, workspace: str) -> None:
         self.workspace = workspace
         self.embeddings = embeddings
-        self.db_path = db_path
+        self.db = Database.of(db)
         try:
             self.vectors = Chroma(
                 collection_name=collection_name(workspace),
@@ -172,23 +174,23 @@ class NoteStore:
             raise StoreError(f"The notes index cannot be opened ({exc.__class__.__name__}).",
                              "Run `coach index --rebuild`.") from None
 
+    def _mine(self):
+        return notes_table.c.workspace == self.workspace
+
     def _ids(self) -> set[str]:
-        with closing(connect(self.db_path)) as db:
-            return {r[0] for r in db.execute("SELECT id FROM notes WHERE workspace = ?", (self.workspace,))}
+        with self.db.connect() as c:
+            return set(c.execute(select(notes_table.c.id).where(self._mine())).scalars())
 
     def list(self) -> list[Note]:
-        with closing(connect(self.db_path)) as db:
-            rows = db.execute(
-                "SELECT id, name, parts, length(text), created FROM notes WHERE workspace = ? ORDER BY created DESC",
-                (self.workspace,),
-            ).fetchall()
+        t = notes_table.c
+        with self.db.connect() as c:
+            rows = c.execute(select(t.id, t.name, t.parts, func.length(t.text), t.created)
+                             .where(self._mine()).order_by(t.created.desc())).all()
         return [Note(*row) for row in rows]
 
     def text(self, note_id: str) -> str:
-        with closing(connect(self.db_path)) as db:
-            row = db.execute(
-                "SELECT text FROM notes WHERE id = ? AND workspace = ?", (note_id, self.workspace)
-            ).fetchone()
+        with self.db.connect() as c:
+            row = c.execute(select(notes_table.c.text).where(notes_table.c.id == note_id, self._mine())).first()
         if row is None:
             raise InputError(f"No note with id {note_id} in workspace {self.workspace}.", "See `coach notes list`.")
         return row[0]
@@ -212,14 +214,14 @@ class NoteStore:
         now = time.time()
         try:
             self._add_vectors(ids, vectors, parts, metadatas)
-            with closing(connect(self.db_path)) as db, db:
-                old = [r[0] for r in db.execute(
-                    "SELECT id FROM notes WHERE workspace = ? AND name = ?", (self.workspace, name))]
-                db.execute("DELETE FROM notes WHERE workspace = ? AND name = ?", (self.workspace, name))
-                db.execute(
-                    "INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (note_id, self.workspace, name, text, hashlib.sha256(text.encode()).hexdigest(), len(parts), now),
-                )
+            same = (self._mine(), notes_table.c.name == name)
+            with self.db.begin() as c:
+                old = list(c.execute(select(notes_table.c.id).where(*same)).scalars())
+                c.execute(delete(notes_table).where(*same))
+                c.execute(insert(notes_table).values(
+                    id=note_id, workspace=self.workspace, name=name, text=text,
+                    sha256=hashlib.sha256(text.encode()).hexdigest(), parts=len(parts), created=now,
+                ))
         except Exception as exc:
             self.collection.delete(where={"note_id": note_id})
             if isinstance(exc, InputError):
@@ -243,8 +245,9 @@ class NoteStore:
 
     def restore_missing(self, progress: Progress | None = None) -> int:
         """Re-embed notes that have rows but no passages (after the index was rebuilt); return how many."""
-        with closing(connect(self.db_path)) as db:
-            rows = db.execute("SELECT id, name, text FROM notes WHERE workspace = ?", (self.workspace,)).fetchall()
+        with self.db.connect() as c:
+            rows = c.execute(select(notes_table.c.id, notes_table.c.name, notes_table.c.text)
+                             .where(self._mine())).all()
         present = {(m or {}).get("note_id") for m in self.collection.get(include=["metadatas"])["metadatas"]}
         restored = 0
         for note_id, name, text in rows:
@@ -261,16 +264,16 @@ class NoteStore:
 
     def delete(self, note_id: str) -> None:
         """Delete one note and its passages."""
-        with closing(connect(self.db_path)) as db, db:
-            gone = db.execute("DELETE FROM notes WHERE id = ? AND workspace = ?", (note_id, self.workspace)).rowcount
+        with self.db.begin() as c:
+            gone = c.execute(delete(notes_table).where(notes_table.c.id == note_id, self._mine())).rowcount
         if not gone:
             raise InputError(f"No note with id {note_id} in workspace {self.workspace}.", "See `coach notes list`.")
         self.collection.delete(where={"note_id": note_id})
 
     def delete_all(self) -> int:
         """Delete every note in this workspace; return how many."""
-        with closing(connect(self.db_path)) as db, db:
-            count = db.execute("DELETE FROM notes WHERE workspace = ?", (self.workspace,)).rowcount
+        with self.db.begin() as c:
+            count = c.execute(delete(notes_table).where(self._mine())).rowcount
         existing = self.collection.get(include=[])["ids"]
         if existing:
             self.collection.delete(ids=existing)

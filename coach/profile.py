@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import closing
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coach.db import connect
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from coach.db import Database, profiles
 from coach.errors import InputError
 
 MAX_FIELD_CHARS = 2_000
@@ -50,13 +52,13 @@ FIELDS = tuple(SuperiorProfile.model_fields)
 class ProfileStore:
     """Load and save one workspace's profile."""
 
-    def __init__(self, db_path: Path, workspace: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: Database | Path | str, workspace: str) -> None:
+        self.db = Database.of(db)
         self.workspace = workspace
 
     def load(self) -> SuperiorProfile:
-        with closing(connect(self.db_path)) as db:
-            row = db.execute("SELECT data FROM profiles WHERE workspace = ?", (self.workspace,)).fetchone()
+        with self.db.connect() as c:
+            row = c.execute(select(profiles.c.data).where(profiles.c.workspace == self.workspace)).first()
         if not row:
             return SuperiorProfile()
         data = json.loads(row[0])
@@ -70,16 +72,17 @@ class ProfileStore:
                     f"The profile field '{name}' is {len(value):,} characters; the limit is {MAX_FIELD_CHARS:,}.",
                     "Keep each field to the essentials; put longer material in a note.",
                 )
-        with closing(connect(self.db_path)) as db, db:
-            db.execute(
-                "INSERT INTO profiles VALUES (?, ?, ?) ON CONFLICT(workspace) DO UPDATE "
-                "SET data = excluded.data, updated = excluded.updated",
-                (self.workspace, profile.model_dump_json(), time.time()),
-            )
+        dialect = postgresql if not self.db.is_sqlite else sqlite
+        values = {"workspace": self.workspace, "data": profile.model_dump_json(), "updated": time.time()}
+        upsert = dialect.insert(profiles).values(**values)
+        upsert = upsert.on_conflict_do_update(index_elements=["workspace"],
+                                              set_={"data": upsert.excluded.data, "updated": upsert.excluded.updated})
+        with self.db.begin() as c:
+            c.execute(upsert)
 
     def clear(self) -> None:
-        with closing(connect(self.db_path)) as db, db:
-            db.execute("DELETE FROM profiles WHERE workspace = ?", (self.workspace,))
+        with self.db.begin() as c:
+            c.execute(delete(profiles).where(profiles.c.workspace == self.workspace))
 
     def set(self, field: str, value: str) -> SuperiorProfile:
         """Set one field and save; raise InputError naming the fields if it is unknown."""

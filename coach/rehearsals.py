@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import closing
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from coach.db import connect
+from sqlalchemy import delete, insert, select, update
+
+from coach.db import Database
+from coach.db import rehearsals as table
 from coach.errors import InputError, check_size
 from coach.scenarios import Scenario
 
@@ -81,9 +84,15 @@ class Rehearsal:
 class Rehearsals:
     """Saved rehearsals of one workspace."""
 
-    def __init__(self, db_path, workspace: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db: Database | Path | str, workspace: str) -> None:
+        self.db = Database.of(db)
         self.workspace = workspace
+
+    def _mine(self, rehearsal_id: int | None = None):
+        where = [table.c.workspace == self.workspace]
+        if rehearsal_id is not None:
+            where.append(table.c.id == rehearsal_id)
+        return where
 
     def start(self, scenario: Scenario, difficulty: str) -> Rehearsal:
         if difficulty not in DIFFICULTIES:
@@ -91,34 +100,32 @@ class Rehearsals:
         now = time.time()
         lines = [Line("superior", scenario.opening)] if scenario.opening else []
         data = scenario.model_dump(exclude={"name"})
-        with closing(connect(self.db_path)) as db, db:
-            cur = db.execute(
-                "INSERT INTO rehearsals (workspace, scenario, difficulty, turns, started, updated, scenario_data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.workspace, scenario.name, difficulty, json.dumps([asdict(l) for l in lines]), now, now,
-                 json.dumps(data)),
-            )
-        return Rehearsal(cur.lastrowid, self.workspace, scenario.name, difficulty, lines, None, now, None, data)
+        with self.db.begin() as c:
+            new_id = c.execute(insert(table).values(
+                workspace=self.workspace, scenario=scenario.name, difficulty=difficulty,
+                turns=json.dumps([asdict(l) for l in lines]), started=now, updated=now, scenario_data=json.dumps(data),
+            ).returning(table.c.id)).scalar_one()
+        return Rehearsal(new_id, self.workspace, scenario.name, difficulty, lines, None, now, None, data)
 
     def insert(self, r: Rehearsal) -> int:
         """Store a whole rehearsal as it was (an import); return its new id."""
-        with closing(connect(self.db_path)) as db, db:
-            cur = db.execute(
-                "INSERT INTO rehearsals (workspace, scenario, difficulty, turns, scorecard, started, updated, ended, "
-                "scenario_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.workspace, r.scenario, r.difficulty, json.dumps([asdict(l) for l in r.lines]),
-                 json.dumps(r.scorecard) if r.scorecard else None, r.started, time.time(), r.ended,
-                 json.dumps(r.scenario_data) if r.scenario_data else None),
-            )
-        return cur.lastrowid
+        with self.db.begin() as c:
+            return c.execute(insert(table).values(
+                workspace=self.workspace, scenario=r.scenario, difficulty=r.difficulty,
+                turns=json.dumps([asdict(l) for l in r.lines]), scorecard=json.dumps(r.scorecard) if r.scorecard else None,
+                started=r.started, updated=time.time(), ended=r.ended,
+                scenario_data=json.dumps(r.scenario_data) if r.scenario_data else None,
+            ).returning(table.c.id)).scalar_one()
 
     def save(self, r: Rehearsal) -> None:
-        with closing(connect(self.db_path)) as db, db:
-            db.execute(
-                "UPDATE rehearsals SET turns = ?, scorecard = ?, updated = ?, ended = ? WHERE id = ? AND workspace = ?",
-                (json.dumps([asdict(l) for l in r.lines]), json.dumps(r.scorecard) if r.scorecard else None,
-                 time.time(), r.ended, r.id, self.workspace),
-            )
+        with self.db.begin() as c:
+            c.execute(update(table).where(*self._mine(r.id)).values(
+                turns=json.dumps([asdict(l) for l in r.lines]), scorecard=json.dumps(r.scorecard) if r.scorecard else None,
+                updated=time.time(), ended=r.ended,
+            ))
+
+    _COLUMNS = (table.c.id, table.c.scenario, table.c.difficulty, table.c.turns, table.c.scorecard, table.c.started,
+                table.c.ended, table.c.scenario_data)
 
     def _row(self, row) -> Rehearsal:
         id_, scenario, difficulty, turns, card, started, ended, data = row
@@ -126,22 +133,15 @@ class Rehearsals:
                          json.loads(card) if card else None, started, ended, json.loads(data) if data else None)
 
     def get(self, rehearsal_id: int) -> Rehearsal:
-        with closing(connect(self.db_path)) as db:
-            row = db.execute(
-                "SELECT id, scenario, difficulty, turns, scorecard, started, ended, scenario_data FROM rehearsals "
-                "WHERE id = ? AND workspace = ?",
-                (rehearsal_id, self.workspace),
-            ).fetchone()
+        with self.db.connect() as c:
+            row = c.execute(select(*self._COLUMNS).where(*self._mine(rehearsal_id))).first()
         if row is None:
             raise InputError(f"No rehearsal {rehearsal_id} in workspace {self.workspace}.", "See the History page.")
         return self._row(row)
 
     def list(self) -> list[Rehearsal]:
-        with closing(connect(self.db_path)) as db:
-            rows = db.execute(
-                "SELECT id, scenario, difficulty, turns, scorecard, started, ended, scenario_data FROM rehearsals "
-                "WHERE workspace = ? ORDER BY started DESC", (self.workspace,),
-            ).fetchall()
+        with self.db.connect() as c:
+            rows = c.execute(select(*self._COLUMNS).where(*self._mine()).order_by(table.c.started.desc())).all()
         return [self._row(r) for r in rows]
 
     def unfinished(self) -> Rehearsal | None:
@@ -149,8 +149,8 @@ class Rehearsals:
         return next((r for r in self.list() if r.ended is None), None)
 
     def delete(self, rehearsal_id: int) -> None:
-        with closing(connect(self.db_path)) as db, db:
-            db.execute("DELETE FROM rehearsals WHERE id = ? AND workspace = ?", (rehearsal_id, self.workspace))
+        with self.db.begin() as c:
+            c.execute(delete(table).where(*self._mine(rehearsal_id)))
 
 
 def check_turn(text: str) -> str:

@@ -55,15 +55,18 @@ class Runtime:
             return self._index
 
     @property
-    def db_path(self):
-        return self.settings.data_dir / "upward.db"
+    def database(self):
+        """The database (SQLite under the data directory unless COACH_DATABASE_URL), migrated on first use."""
+        from coach.db import Database
+
+        return Database.of(self.settings.database_url.get_secret_value() or self.settings.data_dir / "upward.db")
 
     def workspace(self, name: str | None = None) -> Workspace:
         """Open a workspace (created on first use); the same object is returned each time."""
         name = check_workspace(name)
         with self._lock:
             if name not in self._workspaces:
-                space = Workspace(name, self.client, self.embeddings, self.db_path)
+                space = Workspace(name, self.client, self.embeddings, self.database)
                 space.notes.reconcile()
                 space.notes.restore_missing()  # after an index rebuild, notes are embedded again
                 self._workspaces[name] = space

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         default=120.0, validation_alias="COACH_TIMEOUT",
         description="Seconds to wait for the model server before giving up on a request.",
     )
+    database_url: SecretStr = Field(
+        default=SecretStr(""), validation_alias="COACH_DATABASE_URL",
+        description="Empty: SQLite under the data directory; else a SQLAlchemy URL, e.g. "
+        "postgresql+psycopg://user:password@host/upward (a secret: it may hold a password).",
+    )
     chroma_host: str = Field(
         default="", validation_alias="CHROMA_HOST",
         description="Empty: embedded Chroma under the data directory; else a `chroma run` server.",

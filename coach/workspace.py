@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import closing
 from pathlib import Path
 
-from coach.db import connect
+from sqlalchemy import select, union
+
+from coach.db import Database, conversations, notes, profiles, rehearsals
 from coach.errors import InputError
 from coach.history import Conversations
 from coach.notes import NoteStore
@@ -29,22 +30,20 @@ def check_workspace(name: str | None) -> str:
     return name
 
 
-def list_workspaces(db_path: Path) -> list[str]:
+def list_workspaces(db: Database | Path | str) -> list[str]:
     """Every workspace that holds anything, and the default one."""
-    with closing(connect(db_path)) as db:
-        rows = db.execute(
-            "SELECT workspace FROM conversations UNION SELECT workspace FROM notes "
-            "UNION SELECT workspace FROM profiles UNION SELECT workspace FROM rehearsals"
-        ).fetchall()
-    return sorted({DEFAULT, *(r[0] for r in rows)})
+    query = union(*(select(t.c.workspace) for t in (conversations, notes, profiles, rehearsals)))
+    with Database.of(db).connect() as c:
+        found = set(c.execute(query).scalars())
+    return sorted({DEFAULT, *found})
 
 
 class Workspace:
     """One person's (or one boss's) private space."""
 
-    def __init__(self, name: str, client, embeddings, db_path: Path) -> None:
+    def __init__(self, name: str, client, embeddings, db: Database | Path | str) -> None:
         self.name = check_workspace(name)
-        self.notes = NoteStore(client, embeddings, db_path, self.name)
-        self.profile = ProfileStore(db_path, self.name)
-        self.conversations = Conversations(db_path, self.name)
-        self.rehearsals = Rehearsals(db_path, self.name)
+        self.notes = NoteStore(client, embeddings, db, self.name)
+        self.profile = ProfileStore(db, self.name)
+        self.conversations = Conversations(db, self.name)
+        self.rehearsals = Rehearsals(db, self.name)

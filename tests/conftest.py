@@ -91,3 +91,27 @@ def start() -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this test session."""
+    from tests.postgres import PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """A fresh, migrated database: SQLite, then Postgres (storage and isolation tests run on both)."""
+    from coach.db import Database
+
+    if request.param == "sqlite":
+        return Database.of(tmp_path / "upward.db")
+    server = request.getfixturevalue("postgres_server")
+    return Database.of(server.create_database(f"t{abs(hash(str(tmp_path))) % 10**12}"))

@@ -149,14 +149,12 @@ def test_a_failed_ingestion_leaves_no_rows_and_no_vectors(settings, embeddings):
 
 
 def test_a_database_failure_after_embedding_removes_the_vectors(store, monkeypatch):
-    import sqlite3
+    from sqlalchemy.exc import OperationalError
 
-    import coach.notes
+    def broken():
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    def broken(path):
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(coach.notes, "connect", broken)
+    monkeypatch.setattr(store.db, "begin", broken)
     with pytest.raises(Exception, match="locked"):
         store.add("dana.txt", DANA)
     monkeypatch.undo()

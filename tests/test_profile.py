@@ -1,8 +1,6 @@
-import sqlite3
 
 import pytest
 
-from coach.db import MIGRATIONS, connect
 from coach.errors import InputError
 from coach.profile import FIELDS, ProfileStore, SuperiorProfile
 
@@ -36,21 +34,6 @@ def test_an_overlong_field_is_refused_and_nothing_is_saved(tmp_path):
 def test_profiles_are_per_workspace(tmp_path):
     ProfileStore(tmp_path / "u.db", "alice").set("name", "Dana")
     assert ProfileStore(tmp_path / "u.db", "bob").load().name == ""
-
-
-def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path):
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.executescript(f"BEGIN; {MIGRATIONS[0]}; PRAGMA user_version = 1; COMMIT;")
-    db.execute("INSERT INTO conversations (workspace, title, created, updated) VALUES ('default', 'kept', 1, 1)")
-    db.commit()
-    db.close()
-    migrated = connect(path)
-    assert migrated.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert migrated.execute("SELECT title FROM conversations").fetchone() == ("kept",)
-    migrated.close()
-    ProfileStore(path, "default").set("role", "VP Engineering")
-    assert ProfileStore(path, "default").load().role == "VP Engineering"
 
 
 def test_fields_are_the_ones_the_issue_names():

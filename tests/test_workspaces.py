@@ -24,7 +24,7 @@ def test_store_keeps_workspaces_apart(settings):
         assert all(h.origin == "playbook" for h in hits)
         assert "Carol" not in "".join(str(m.content) for m in model.calls[0])
         assert rt.workspace("bob").notes.search("reorganisation of the payments team", k=1)[0].title == "carol.txt"
-        assert list_workspaces(rt.db_path) == ["bob", "default"]
+        assert list_workspaces(rt.database) == ["bob", "default"]
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "Has Space", "-lead", "trail-", "x" * 41, "é"])
