@@ -6,11 +6,14 @@ import streamlit as st
 
 from coach.errors import CoachError, StoreError
 from coach.workspace import check_workspace, list_workspaces
-from views.common import move_workspace, runtime, show_error
+from views.common import current_user, move_workspace, refuse_public_without_auth, runtime, show_error, sign_in
 
 st.set_page_config(page_title="Upward", page_icon=":material/trending_up:", layout="centered")
 
 rt = runtime()
+refuse_public_without_auth()
+if rt.settings.auth == "password":
+    sign_in()  # stops the page until someone signs in
 
 # The workspace lives in the URL, so a reload or a bookmark comes back to it.
 if "workspace" not in st.session_state:
@@ -42,7 +45,7 @@ with st.sidebar:
     st.title("Upward")
     st.caption("A coach for managing upwards: working well with your own boss.")
 
-    known = list_workspaces(rt.database)
+    known = list_workspaces(rt.database, current_user())
     if st.session_state.workspace not in known:
         known.append(st.session_state.workspace)
     chosen = st.selectbox(

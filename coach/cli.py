@@ -49,6 +49,39 @@ def cmd_import(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise InputError("The two passwords differ.", "Type the same password twice.")
+    return first
+
+
+def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
+    accounts = rt.accounts
+    if args.action == "add":
+        accounts.add(args.username, args.name or args.username, _read_password(args))
+        print(f"Added user {args.username}.")
+    elif args.action == "passwd":
+        accounts.set_password(args.username, _read_password(args))
+        print(f"Changed the password of {args.username}.")
+    elif args.action == "rm":
+        accounts.remove(args.username)
+        print(f"Removed user {args.username}. Their workspaces are kept; export them first if they should go too.")
+    else:
+        found = accounts.list()
+        for username, name, created in found:
+            print(f"{username:<20} {name}")
+        if not found:
+            print("No users yet: add one with `coach users add NAME`.")
+    if rt.settings.auth != "password" and args.action != "list":
+        print("note: accounts are used only with COACH_AUTH=password.", file=sys.stderr)
+    return 0
+
+
 def cmd_db(rt: Runtime, args: argparse.Namespace) -> int:
     db = rt.database  # opening it applies pending migrations (under a lock)
     before, after = db.migrated if db.migrated[0] != db.migrated[1] else db.upgrade()
@@ -251,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: a nested subcommand must not reset a --workspace given before it.
     common.add_argument("--workspace", default=argparse.SUPPRESS,
                         help="whose notes, profile and history (default: default)")
+    common.add_argument("--user", default=argparse.SUPPRESS,
+                        help="with accounts (COACH_AUTH=password): act for this user")
     sub = parser.add_subparsers(dest="command", required=True)
     _add = sub.add_parser
 
@@ -333,6 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 
+    users = sub.add_parser("users", help="accounts (COACH_AUTH=password): add, list, rm, passwd")
+    users.set_defaults(func=cmd_users)
+    usub = users.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "add a user (asks for the password)"), ("passwd", "change a user's password"),
+                         ("rm", "remove a user (their workspaces stay)")):
+        sp = usub.add_parser(action, help=text)
+        sp.add_argument("username")
+        if action != "rm":
+            sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        if action == "add":
+            sp.add_argument("--name", help="the name the app greets them with")
+    usub.add_parser("list", help="list the users")
+
     db = sub.add_parser("db", help="the database: `coach db upgrade` applies pending migrations")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
@@ -379,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.workspace = check_workspace(getattr(args, "workspace", None))
         with Runtime(Settings()) as rt:
+            rt.default_user = getattr(args, "user", None)
             return func(rt, args)
     except CoachError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

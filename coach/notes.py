@@ -152,6 +152,9 @@ def check_text(text: str, name: str = "The note") -> str:
 
 
 def collection_name(workspace: str) -> str:
+    """The Chroma collection of a workspace's notes (a hash for an owned key: names are capped at 63)."""
+    if "--" in workspace or len(workspace) > 40:
+        return f"notes-{hashlib.sha256(workspace.encode()).hexdigest()[:32]}"
     return f"notes-{workspace}"
 
 

@@ -9,7 +9,7 @@ from functools import cached_property
 from langchain_core.language_models import BaseChatModel
 
 from coach.ask import AskChain
-from coach.errors import CoachError
+from coach.errors import CoachError, ConfigError
 from coach.embeddings import MiniLMEmbeddings
 from coach.knowledge import Card, CardProblem, load_cards
 from coach.models import LocalServer, chat_model
@@ -31,8 +31,10 @@ class Runtime:
         self.problems: list[CardProblem] = []
         self.last_sync: SyncReport | None = None
         self.warming = False
-        self._workspaces: dict[str, Workspace] = {}
+        self._workspaces: dict[tuple[str | None, str], Workspace] = {}
         self._server_holds = ""  # which mode's prompt the local server's cache holds
+        # The user a command-line process acts for (--user); the app's shared runtime never has one.
+        self.default_user: str | None = None
         self._index: KnowledgeIndex | None = None
         self._index_lock = threading.Lock()
 
@@ -61,16 +63,39 @@ class Runtime:
 
         return Database.of(self.settings.database_url.get_secret_value() or self.settings.data_dir / "upward.db")
 
-    def workspace(self, name: str | None = None) -> Workspace:
-        """Open a workspace (created on first use); the same object is returned each time."""
+    def workspace(self, name: "str | Workspace | None" = None, user: str | None = None) -> Workspace:
+        """Open a workspace of this user (created on first use); the same object is returned each time.
+
+        With accounts on (COACH_AUTH=password) a user is required, and only that user's workspaces
+        can be opened: their rows and notes are stored under keys derived from the user here.
+        """
+        if isinstance(name, Workspace):
+            return name
+        user = user or self.default_user
+        if self.settings.auth == "password":
+            if not user:
+                raise ConfigError("This deployment has accounts (COACH_AUTH=password): say whose workspace.",
+                                  "Sign in in the app, or give --user NAME on the command line.")
+            from coach.accounts import check_username
+
+            user = check_username(user)
+        elif user:
+            raise ConfigError("Accounts are off (COACH_AUTH=off), so there are no users.",
+                              "Leave out --user, or set COACH_AUTH=password.")
         name = check_workspace(name)
         with self._lock:
-            if name not in self._workspaces:
-                space = Workspace(name, self.client, self.embeddings, self.database)
+            if (user, name) not in self._workspaces:
+                space = Workspace(name, self.client, self.embeddings, self.database, owner=user)
                 space.notes.reconcile()
                 space.notes.restore_missing()  # after an index rebuild, notes are embedded again
-                self._workspaces[name] = space
-            return self._workspaces[name]
+                self._workspaces[(user, name)] = space
+            return self._workspaces[(user, name)]
+
+    @cached_property
+    def accounts(self):
+        from coach.accounts import Accounts
+
+        return Accounts(self.database)
 
     def refresh(self, index: KnowledgeIndex | None = None) -> SyncReport:
         """Reload the cards and bring the index in step with them."""

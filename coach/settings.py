@@ -96,6 +96,24 @@ class Settings(BaseSettings):
         description="Empty: SQLite under the data directory; else a SQLAlchemy URL, e.g. "
         "postgresql+psycopg://user:password@host/upward (a secret: it may hold a password).",
     )
+    auth: Literal["off", "password"] = Field(
+        default="off", validation_alias="COACH_AUTH",
+        description="off: one person on this machine (the app refuses to serve beyond localhost); "
+        "password: every user signs in, and sees only their own workspaces.",
+    )
+    session_days: float = Field(
+        default=1.0, gt=0, validation_alias="COACH_SESSION_DAYS",
+        description="With accounts: days a sign-in lasts before the user must sign in again.",
+    )
+    cookie_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias="COACH_COOKIE_KEY",
+        description="With accounts: the key that signs session cookies (empty: one is made and kept "
+        "under the data directory). Give every replica the same one.",
+    )
+    allow_public_without_auth: bool = Field(
+        default=False, validation_alias="COACH_ALLOW_PUBLIC_WITHOUT_AUTH",
+        description="Serve beyond localhost with COACH_AUTH=off anyway (only behind a proxy that signs people in).",
+    )
     chroma_host: str = Field(
         default="", validation_alias="CHROMA_HOST",
         description="Empty: embedded Chroma under the data directory; else a `chroma run` server.",

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select, union
 
 from coach.db import Database, conversations, notes, profiles, rehearsals
+from coach.accounts import owned_names, storage_key
 from coach.errors import InputError
 from coach.history import Conversations
 from coach.notes import NoteStore
@@ -30,20 +31,22 @@ def check_workspace(name: str | None) -> str:
     return name
 
 
-def list_workspaces(db: Database | Path | str) -> list[str]:
-    """Every workspace that holds anything, and the default one."""
+def list_workspaces(db: Database | Path | str, owner: str | None = None) -> list[str]:
+    """Every workspace of this owner (or, without accounts, of nobody) that holds anything, and the default one."""
     query = union(*(select(t.c.workspace) for t in (conversations, notes, profiles, rehearsals)))
     with Database.of(db).connect() as c:
-        found = set(c.execute(query).scalars())
-    return sorted({DEFAULT, *found})
+        keys = set(c.execute(query).scalars())
+    return sorted({DEFAULT, *owned_names(keys, owner)})
 
 
 class Workspace:
     """One person's (or one boss's) private space."""
 
-    def __init__(self, name: str, client, embeddings, db: Database | Path | str) -> None:
+    def __init__(self, name: str, client, embeddings, db: Database | Path | str, owner: str | None = None) -> None:
         self.name = check_workspace(name)
-        self.notes = NoteStore(client, embeddings, db, self.name)
-        self.profile = ProfileStore(db, self.name)
-        self.conversations = Conversations(db, self.name)
-        self.rehearsals = Rehearsals(db, self.name)
+        self.owner = owner
+        self.key = storage_key(self.name, owner)  # what its rows and notes are stored under
+        self.notes = NoteStore(client, embeddings, db, self.key)
+        self.profile = ProfileStore(db, self.key)
+        self.conversations = Conversations(db, self.key)
+        self.rehearsals = Rehearsals(db, self.key)

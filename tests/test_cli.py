@@ -10,10 +10,10 @@ import pytest
 from tests.conftest import tiny_model_path
 
 
-def coach(*args: str, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
+def coach(*args: str, env: dict, timeout: int = 300, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "coach.cli", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **env}, input=input,
     )
 
 

@@ -62,7 +62,7 @@ def answer(question: str, history: list[Turn]) -> Turn | None:
     try:
         question = check_question(question)
         wait_for_model()
-        chain = rt.ask_chain(space.name)
+        chain = rt.ask_chain(space)
         stream = saved_stream(chain, question, history, saved.append)
 
         def tokens():
@@ -126,7 +126,7 @@ def show_rehearse(turn: Turn, seq: int, active: bool) -> None:
         return
     scenario = rehearsal.scenario_model() or scenarios.get(rehearsal.scenario)
     st.markdown(f"**Practising: {scenario.title}** · {rehearsal.difficulty}")
-    coach = rt.rehearsal_coach(scenario, space.name)
+    coach = rt.rehearsal_coach(scenario, space)
     if rehearsal.ended is None and active:
         show_lines(rehearsal, coach.boss)
         st.session_state["chat-rehearsal"] = (coach, rehearsal, seq)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import sys
+
 import streamlit as st
 
 from coach.errors import CoachError
@@ -22,7 +26,12 @@ def runtime() -> Runtime:
 
 def workspace() -> Workspace:
     """The workspace this browser session is in (chosen in the sidebar, kept in the URL)."""
-    return runtime().workspace(st.session_state.get("workspace"))
+    return runtime().workspace(st.session_state.get("workspace"), user=current_user())
+
+
+def current_user() -> str | None:
+    """The signed-in user (COACH_AUTH=password), or None without accounts."""
+    return st.session_state.get("username") if runtime().settings.auth == "password" else None
 
 
 def wait_for_model(message: str = "The coach is still getting ready (first start only); it follows…") -> None:
@@ -72,7 +81,7 @@ def move_workspace(current: str) -> str:
     rt = runtime()
     st.caption(f"Everything in **{current}**: notes, profile, chats and rehearsals, in one zip.")
     if st.button("Prepare the download", icon=":material/archive:", key="export-prepare"):
-        st.session_state[f"export:{current}"] = export_zip(rt.workspace(current))
+        st.session_state[f"export:{current}"] = export_zip(rt.workspace(current, user=current_user()))
     if data := st.session_state.get(f"export:{current}"):
         st.download_button("Download the zip", data, file_name=f"upward-{current}.zip", mime="application/zip",
                            icon=":material/download:", key="export-download")
@@ -84,7 +93,8 @@ def move_workspace(current: str) -> str:
             target = check_workspace(name or "")
             bundle = read_zip(upload.getvalue())
             bar = st.progress(0.0, text="Importing…")
-            done = import_bundle(bundle, rt.workspace(target), lambda f, d: bar.progress(f, text=d))
+            done = import_bundle(bundle, rt.workspace(target, user=current_user()),
+                                 lambda f, d: bar.progress(f, text=d))
             bar.empty()
         except CoachError as exc:
             show_error(exc)
@@ -93,3 +103,65 @@ def move_workspace(current: str) -> str:
                        f"rehearsals into **{target}**.", icon=":material/check:")
             return target
     return current
+
+
+LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
+
+
+def refuse_public_without_auth() -> None:
+    """Stop, with a message naming the setting and the override, if the app would serve others unsigned."""
+    settings = runtime().settings
+    address = st.get_option("server.address") or "all interfaces"
+    if settings.auth == "off" and address not in LOCAL_ADDRESSES and not settings.allow_public_without_auth:
+        message = (f"Upward is serving on {address} with COACH_AUTH=off: anyone who can reach this address "
+                   "could open every workspace and read the notes in it.")
+        hint = ("Set COACH_AUTH=password and add users with `coach users add NAME`, or serve on localhost only. "
+                "If a proxy in front of the app signs people in, set COACH_ALLOW_PUBLIC_WITHOUT_AUTH=1.")
+        print(f"error: {message}\n  what to do: {hint}", file=sys.stderr, flush=True)
+        show_error(CoachError(message, hint))
+        st.stop()
+
+
+def session_key(rt: Runtime) -> str:
+    """The key that signs session cookies: COACH_COOKIE_KEY, else one made once and kept under the data directory."""
+    key = rt.settings.cookie_key.get_secret_value()
+    if key:
+        return key
+    path = rt.settings.data_dir / "session.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def sign_in() -> str:
+    """With accounts on, the signed-in user's name; shows the sign-in form and stops the page until then."""
+    import streamlit_authenticator as stauth
+
+    rt = runtime()
+    credentials = rt.accounts.credentials()
+    if not credentials["usernames"]:
+        show_error(CoachError("This deployment has accounts (COACH_AUTH=password), but no users yet.",
+                              "On the server, add one with `coach users add NAME`."))
+        st.stop()
+    auth = stauth.Authenticate(credentials, "upward_session", session_key(rt), rt.settings.session_days,
+                               auto_hash=False)
+    heading = st.empty()
+    if not st.session_state.get("authentication_status"):
+        heading.markdown("### Upward\nSign in to your coach.")
+    try:
+        auth.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
+    except Exception as exc:  # the library raises its own errors for bad input
+        show_error(CoachError(f"Could not sign in: {exc}", "Check the user name and password."))
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Wrong user name or password.", icon=":material/lock:")
+    if not status:
+        st.stop()
+    heading.empty()
+    with st.sidebar:
+        st.caption(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}**")
+        auth.logout("Sign out", "sidebar")
+    return st.session_state["username"]

@@ -78,7 +78,7 @@ def show_rewrite(review: dict, wide: bool = True) -> None:
 def review_draft(rt, space, draft: str, goal: str = "", use_model: bool = True, wide: bool = True) -> dict | None:
     """Analyse a draft at once, show it, then stream a checked rewrite; return the review as a dict."""
     try:
-        analysis = rt.analyze(draft, space.name, goal)
+        analysis = rt.analyze(draft, space, goal)
     except CoachError as exc:
         show_error(exc)
         return None
@@ -87,7 +87,7 @@ def review_draft(rt, space, draft: str, goal: str = "", use_model: bool = True, 
     if use_model and analysis.sentences:
         wait_for_model()
         try:
-            review = stream_rewrite(rt.rewriter(space.name), review, goal)
+            review = stream_rewrite(rt.rewriter(space), review, goal)
         except CoachError as exc:
             review.note = f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip()
     data = review.as_dict()

@@ -48,7 +48,7 @@ sc = rehearsal.scenario_model() or scenarios.get(rehearsal.scenario)
 if sc is None:
     st.error(f"The scenario {rehearsal.scenario!r} is gone.")
     st.stop()
-coach = rt.rehearsal_coach(sc, space.name)
+coach = rt.rehearsal_coach(sc, space)
 st.markdown(f"### {sc.title}")
 st.caption(f"{coach.boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 

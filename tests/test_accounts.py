@@ -1,0 +1,148 @@
+"""Accounts (COACH_AUTH=password): hashes only, each person's workspaces walled off at the data layer."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from coach.accounts import Accounts, storage_key
+from coach.errors import ConfigError, InputError
+from coach.runtime import Runtime
+from coach.settings import Settings
+from coach.workspace import list_workspaces
+from tests.conftest import APP
+from tests.fakes import RecordingChatModel
+from tests.test_cli import coach
+
+ALICE, BOB = ("alice", "correct horse battery"), ("bob", "another long secret")
+
+
+def test_accounts_keep_only_bcrypt_hashes(database):
+    accounts = Accounts(database)
+    accounts.add("alice", "Alice", ALICE[1])
+    stored = accounts.credentials()["usernames"]["alice"]["password"]
+    assert stored.startswith("$2b$") and ALICE[1] not in stored
+    assert accounts.verify("alice", ALICE[1]) and not accounts.verify("alice", "wrong password")
+    accounts.set_password("alice", "a brand new passphrase")
+    assert accounts.verify("alice", "a brand new passphrase") and not accounts.verify("alice", ALICE[1])
+    with pytest.raises(InputError, match="already a user"):
+        accounts.add("alice", "Alice", ALICE[1])
+    with pytest.raises(InputError, match="too short"):
+        accounts.add("carol", "Carol", "short")
+    with pytest.raises(InputError, match="not a valid user name"):
+        accounts.add("Carol Smith", "Carol", ALICE[1])
+    accounts.remove("alice")
+    assert accounts.list() == []
+
+
+@pytest.fixture
+def team(tmp_path):
+    settings = Settings(COACH_DATA_DIR=tmp_path, COACH_AUTH="password")
+    with Runtime(settings, model=RecordingChatModel()) as rt:
+        for user, password in (ALICE, BOB):
+            rt.accounts.add(user, user.title(), password)
+        yield rt
+
+
+def test_a_workspace_needs_its_owner_and_one_user_never_reaches_anothers(team):
+    with pytest.raises(ConfigError, match="say whose workspace"):
+        team.workspace("default")
+    alice, bob = team.workspace("default", user="alice"), team.workspace("default", user="bob")
+    assert (alice.key, bob.key) == (storage_key("default", "alice"), storage_key("default", "bob"))
+    alice.notes.add("dana.md", "Dana is planning to cut the payments team in May; keep it quiet.")
+    chat = alice.conversations.start("private")
+    bob_space = team.workspace("bob--default", user="alice")  # a name that looks like bob's is still alice's
+    bob_space.profile.set("name", "Dana")
+    assert bob.profile.load().name == "" and bob_space.key == "alice--bob--default"
+    assert bob.notes.list() == [] and bob_space.notes.list() == []
+    assert bob.conversations.list() == [] and bob.conversations.turns(chat) == []
+    assert bob.notes.search("payments team cut", k=3) == []
+    assert all(h.origin == "playbook" for h in team.ask_chain(bob).retrieve("payments team cut in May"))
+    assert list_workspaces(team.database, "alice") == ["bob--default", "default"]
+    assert list_workspaces(team.database, "bob") == ["default"]
+
+
+def test_without_accounts_there_are_no_users(tmp_path):
+    with Runtime(Settings(COACH_DATA_DIR=tmp_path), model=RecordingChatModel()) as rt:
+        with pytest.raises(ConfigError, match="no users"):
+            rt.workspace("default", user="alice")
+        assert rt.workspace("default").key == "default"  # today's data keeps its keys
+
+
+def test_cli_manages_users_and_acts_for_one(tmp_path):
+    env = {"COACH_DATA_DIR": str(tmp_path / "data"), "COACH_AUTH": "password"}
+    result = coach("users", "add", "alice", "--name", "Alice", "--password-stdin", env=env, input=ALICE[1] + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "alice" in coach("users", "list", env=env).stdout
+    refused = coach("notes", "list", env=env)
+    assert refused.returncode == 1 and "--user NAME" in refused.stderr
+    assert coach("notes", "list", "--user", "alice", env=env).returncode == 0
+    assert coach("users", "passwd", "alice", "--password-stdin", env=env, input="x\n").returncode == 1
+    assert coach("users", "rm", "alice", env=env).returncode == 0
+    assert "No users yet" in coach("users", "list", env=env).stdout
+
+
+def start_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    return at
+
+
+def sign_in(at: AppTest, user: str, password: str) -> AppTest:
+    fields = {t.label: t for t in at.text_input}
+    fields["Username"].set_value(user)
+    fields["Password"].set_value(password)
+    [b for b in at.button if b.label == "Sign in"][0].click().run()
+    return at
+
+
+@pytest.fixture
+def team_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COACH_AUTH", "password")
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+
+
+def test_the_app_asks_for_users_first_when_there_are_none(team_app):
+    at = start_app()
+    assert not at.exception and "no users yet" in at.error[0].value and not at.chat_input
+
+
+def test_the_app_signs_people_in_and_shows_each_only_their_own_notes(team_app):
+    from views.common import runtime
+
+    at = start_app()
+    for user, password in (ALICE, BOB):
+        runtime().accounts.add(user, user.title(), password)
+    runtime().workspace("default", user="bob").notes.add("bob-private.md", "Bob's note about Carol: BANANA-7731.")
+    alice = sign_in(start_app(), "alice", "wrong password")
+    assert "Wrong user name or password" in alice.error[0].value and not alice.chat_input
+    alice = sign_in(start_app(), *ALICE)
+    assert not alice.exception, alice.exception
+    assert "Signed in as **Alice**" in [c.value for c in alice.sidebar.caption]
+    alice.switch_page("views/notes.py").run()
+    assert not any("bob-private" in e.label for e in alice.expander)
+    bob = sign_in(start_app(), *BOB)
+    bob.switch_page("views/notes.py").run()
+    assert any("bob-private" in e.label for e in bob.expander)
+
+
+@pytest.mark.parametrize("override", [False, True])
+def test_serving_beyond_localhost_without_accounts_is_refused(app_env, override, monkeypatch):
+    if override:
+        monkeypatch.setenv("COACH_ALLOW_PUBLIC_WITHOUT_AUTH", "1")
+    st.config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.run()
+    finally:
+        st.config.set_option("server.address", "localhost")
+    assert not at.exception
+    if override:
+        assert at.chat_input and not at.error
+    else:
+        assert "COACH_AUTH=off" in at.error[0].value and "COACH_ALLOW_PUBLIC_WITHOUT_AUTH=1" in at.error[0].value
+        assert not at.chat_input
