@@ -114,7 +114,7 @@ def test_the_app_asks_for_users_first_when_there_are_none(team_app):
 def test_the_app_signs_people_in_and_shows_each_only_their_own_notes(team_app):
     from views.common import runtime
 
-    at = start_app()
+    start_app()  # builds the runtime the page shares
     for user, password in (ALICE, BOB):
         runtime().accounts.add(user, user.title(), password)
     runtime().workspace("default", user="bob").notes.add("bob-private.md", "Bob's note about Carol: BANANA-7731.")
