@@ -141,10 +141,10 @@ class LocalServer:
             self.detail = f"Loading {self.model_path.name}"
             params = xllamacpp.CommonParams()
             params.model.path = str(self.model_path)
-            params.n_ctx = self.settings.context_tokens
-            # One slot: every request reuses the same KV cache, so a stable prompt prefix is
-            # evaluated once and served from cache afterwards.
-            params.n_parallel = 1
+            # One slot per request served at once, each with the whole context window. With one
+            # slot every request reuses the same cache, so a stable prefix is evaluated once.
+            params.n_parallel = self.settings.parallel
+            params.n_ctx = self.settings.context_tokens * self.settings.parallel
             params.cpuparams.n_threads = self.settings.threads
             params.cpuparams_batch.n_threads = self.settings.threads
             params.port = 0  # any free port
@@ -193,19 +193,21 @@ class LocalServer:
     def base_url(self) -> str:
         return f"{self._server.listening_address}/v1" if self._server else ""
 
-    def _slot(self, action: str, filename: str) -> bool:
+    def _slot(self, action: str, filename: str, slot: int = 0) -> bool:
         import httpx
 
         try:
-            reply = httpx.post(f"{self._server.listening_address}/slots/0", params={"action": action},
+            reply = httpx.post(f"{self._server.listening_address}/slots/{slot}", params={"action": action},
                                json={"filename": filename}, timeout=120)
         except httpx.HTTPError:
             return False
         return reply.status_code == 200
 
     def restore_prefix(self, filename: str) -> bool:
-        """Load a saved prompt prefix into the server's cache, if the file is there."""
-        return (self.settings.kv_cache_dir / filename).is_file() and self._slot("restore", filename)
+        """Load a saved prompt prefix into every slot's cache, if the file is there."""
+        if not (self.settings.kv_cache_dir / filename).is_file():
+            return False
+        return all([self._slot("restore", filename, slot) for slot in range(self.settings.parallel)])
 
     def save_prefix(self, filename: str) -> bool:
         """Save the server's cache (the prefix just evaluated) and drop older saved prefixes."""

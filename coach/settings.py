@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=512, ge=32, validation_alias="COACH_ANSWER_TOKENS",
         description="Longest answer the model may write.",
     )
+    parallel: int = Field(
+        default=1, ge=1, le=16, validation_alias="COACH_PARALLEL",
+        description="local backend: requests the embedded server answers side by side (one slot each, "
+        "each with the full context; memory grows with it). 1 for one person; 2-4 for a small team.",
+    )
     threads: int = Field(
         default_factory=lambda: os.cpu_count() or 2,
         validation_alias="COACH_THREADS",

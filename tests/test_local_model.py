@@ -122,3 +122,36 @@ def test_the_stable_prefix_is_saved_and_restored_by_the_next_start(tmp_path):
         assert fourth.warm_up() == "evaluated"
     assert [p.name for p in settings.kv_cache_dir.glob("ask-*.bin")] != [saved[0].name]
     assert len(list(settings.kv_cache_dir.glob("ask-*.bin"))) == 1
+
+
+def test_with_two_slots_two_people_are_answered_side_by_side(tmp_path):
+    """COACH_PARALLEL=2: the second answer starts before the first one ends (one slot each)."""
+    import threading
+    import time
+
+    from langchain_core.messages import HumanMessage
+
+    from coach.settings import Settings
+    from tests.conftest import tiny_model_path
+
+    settings = Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()), COACH_CONTEXT_TOKENS=2048,
+                        COACH_THREADS=2, COACH_PARALLEL=2, COACH_ANSWER_TOKENS=96)
+    with Runtime(settings) as rt:
+        rt.start_model(background=False)
+        assert rt.warm_up() == "evaluated" and rt.warm_up() == "restored"  # restored into both slots
+        spans = {}
+
+        def ask(who: str) -> None:
+            started, first = time.perf_counter(), None
+            for chunk in rt.chat_model(temperature=0).stream([HumanMessage(f"Write a long story about {who}.")]):
+                if first is None and chunk.content:
+                    first = time.perf_counter()
+            spans[who] = (first, time.perf_counter(), started)
+
+        threads = [threading.Thread(target=ask, args=(who,)) for who in ("Ada", "Bo")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        (a_first, a_end, _), (b_first, b_end, _) = spans["Ada"], spans["Bo"]
+        assert a_first < b_end and b_first < a_end  # their generations overlapped
