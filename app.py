@@ -12,6 +12,16 @@ st.set_page_config(page_title="Upward", page_icon=":material/trending_up:", layo
 
 rt = runtime()
 refuse_public_without_auth()
+# Pages first, so a reload (or a sign-in restored from its cookie) stays on the page in the URL.
+signed_in = rt.settings.auth != "password" or bool(st.session_state.get("authentication_status"))
+page = st.navigation([
+    st.Page("views/ask.py", title="Coach", icon=":material/forum:", default=True),
+    st.Page("views/rehearse.py", title="Rehearse", icon=":material/theater_comedy:"),
+    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+    st.Page("views/history.py", title="History", icon=":material/history:"),
+    st.Page("views/notes.py", title="Notes", icon=":material/sticky_note_2:"),
+    st.Page("views/profile.py", title="Your boss", icon=":material/person:"),
+], position="sidebar" if signed_in else "hidden")
 if rt.settings.auth == "password":
     sign_in()  # stops the page until someone signs in
 
@@ -89,12 +99,4 @@ with st.sidebar:
     for problem in rt.problems:
         st.warning(f"Skipped card {problem}")
 
-page = st.navigation([
-    st.Page("views/ask.py", title="Coach", icon=":material/forum:", default=True),
-    st.Page("views/rehearse.py", title="Rehearse", icon=":material/theater_comedy:"),
-    st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("views/history.py", title="History", icon=":material/history:"),
-    st.Page("views/notes.py", title="Notes", icon=":material/sticky_note_2:"),
-    st.Page("views/profile.py", title="Your boss", icon=":material/person:"),
-])
 page.run()

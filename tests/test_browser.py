@@ -125,3 +125,64 @@ def test_a_rehearsal_started_from_a_sentence_runs_two_turns_and_ends_with_a_debr
     expect(page.get_by_text("Outcome:", exact=False)).to_be_visible(timeout=120_000)
     expect(page.get_by_text("What was on their mind", exact=False)).to_be_visible()
     expect(page.get_by_placeholder(CHAT)).to_be_visible()
+
+
+@pytest.fixture
+def team_url(tmp_path):
+    """The app with accounts (COACH_AUTH=password) and two users; no chat model is needed to sign in and keep notes."""
+    from coach.accounts import Accounts
+    from coach.db import Database
+
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts = Accounts(Database.of(data / "upward.db"))
+    for user in ("alice", "bob"):
+        accounts.add(user, user.title(), f"{user}'s long passphrase")
+    port = free_port()
+    env = {**os.environ, "COACH_DATA_DIR": str(data), "COACH_AUTH": "password",
+           "COACH_BACKEND": "openai", "COACH_BASE_URL": "http://127.0.0.1:9/v1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO_DIR / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc, "streamlit")
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+def test_two_signed_in_people_each_see_only_their_own_notes(team_url):
+    """Alice and Bob, each in their own browser context, both in a workspace called 'default'."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `apt-get install chromium` (make test does it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    def sign_in(browser, user):
+        page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        page.goto(f"{team_url}/?workspace=default")
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password", exact=True).fill(f"{user}'s long passphrase")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(f"Signed in as {user.title()}")).to_be_visible(timeout=180_000)
+        return page
+
+    def add_note(page, name, text):
+        page.get_by_role("link", name="Notes").click()
+        page.get_by_role("tab", name="Paste text").click()
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Text", exact=True).fill(text)
+        page.get_by_role("button", name="Add note").click()
+        expect(page.get_by_text(f"Added {name}", exact=False)).to_be_visible(timeout=120_000)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        alice, bob = sign_in(browser, "alice"), sign_in(browser, "bob")
+        add_note(alice, "alice-private", "Alice's boss Carol: APRICOT-4410.")
+        add_note(bob, "bob-private", "Bob's boss Dan: BANANA-7731.")
+        for page, mine, theirs in ((alice, "alice-private", "bob-private"), (bob, "bob-private", "alice-private")):
+            page.reload()  # the signed session survives a reload (cookie), on the same page
+            expect(page.get_by_text("1 note", exact=True)).to_be_visible(timeout=60_000)
+            expect(page.get_by_text(mine, exact=False).first).to_be_visible()
+            assert theirs not in page.inner_text("body")
+            assert ("BANANA" if mine.startswith("alice") else "APRICOT") not in page.content()
+        browser.close()

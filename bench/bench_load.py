@@ -1,0 +1,197 @@
+"""Drive the app with N people at once, each in their own browser context, each signed in as a different user.
+
+    .venv/bin/python bench/bench_load.py [--users 1 2 4 8] [--parallel 4] [--tiny]
+
+Starts the app (COACH_AUTH=password, a fresh data folder, COACH_PARALLEL slots), adds one account per
+person, then for each N: every person signs in, asks a question carrying a token of their own, and
+adds a note carrying another; the bench waits for every answer and note. Prints, per N: errors (the
+target is 0), cross-talk (a token of one person seen on another person's pages; the target is 0),
+time to the first answer text p50/p95, and the most slots of the embedded model server busy at once.
+Playwright drives Debian's Chromium; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CHAT = "Ask a question, paste a draft, or say \"let's practise…\""
+PASSWORD = "a long enough passphrase"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def model_server_ports(pid: int) -> list[int]:
+    """The ports the app's process listens on (the embedded llama.cpp server is one of them)."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    return [int(m.group(1)) for line in out.splitlines() if f"pid={pid}," in line
+            for m in [re.search(r"127\.0\.0\.1:(\d+)", line)] if m]
+
+
+class SlotWatcher(threading.Thread):
+    """Samples the model server's /slots every 0.2 s and keeps the most slots busy at once."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.busy_max, self.stop = pid, 0, threading.Event()
+        self.url = None
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if self.url is None:
+                for port in model_server_ports(self.pid):
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/slots", timeout=1).status_code == 200:
+                            self.url = f"http://127.0.0.1:{port}/slots"
+                    except httpx.HTTPError:
+                        pass
+            else:
+                try:
+                    slots = httpx.get(self.url, timeout=1).json()
+                    self.busy_max = max(self.busy_max, sum(bool(s.get("is_processing")) for s in slots))
+                except (httpx.HTTPError, ValueError):
+                    pass
+            time.sleep(0.2)
+
+
+async def person(browser, url: str, user: str, tokens: dict, timings: list, errors: list) -> None:
+    from playwright.async_api import expect
+
+    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    page = await context.new_page()
+    try:
+        await page.goto(url)
+        await page.get_by_label("Username").fill(user)
+        await page.get_by_label("Password", exact=True).fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        box = page.get_by_placeholder(CHAT)
+        await expect(box).to_be_visible(timeout=180_000)
+        ask, note = tokens[user]
+        started = time.perf_counter()
+        await box.fill(f"My boss {ask} keeps moving my deadlines. How do I raise it with her?")
+        await box.press("Enter")
+        assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
+        await expect(assistant).to_be_visible(timeout=300_000)
+        while len((await assistant.inner_text()).strip()) < 60 and time.perf_counter() - started < 300:
+            await asyncio.sleep(0.1)
+        timings.append(time.perf_counter() - started)
+        await expect(page.get_by_text("Sources (")).to_be_visible(timeout=600_000)
+        await page.get_by_role("link", name="Notes").click()
+        await page.get_by_role("tab", name="Paste text").click()
+        await page.get_by_label("Name", exact=True).fill(f"note {note}")
+        await page.get_by_label("Text", exact=True).fill(f"Private detail {note} about my boss.")
+        await page.get_by_role("button", name="Add note").click()
+        await expect(page.get_by_text(f"Added **note {note}**".replace("**", ""))).to_be_visible(timeout=120_000)
+        # Cross-talk: nothing of anyone else's, on either page.
+        seen = await page.inner_text("body")
+        await page.get_by_role("link", name="Coach").click()
+        await expect(page.get_by_text(ask).first).to_be_visible(timeout=60_000)
+        seen += await page.inner_text("body")
+        others = [t for other, pair in tokens.items() if other != user for t in pair]
+        tokens[user + ":crosstalk"] = [t for t in others if t in seen]
+    except Exception as exc:  # noqa: BLE001 - counted and printed
+        errors.append(f"{user}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
+    finally:
+        await context.close()
+
+
+async def round_of(url: str, users: list[str]) -> dict:
+    from playwright.async_api import async_playwright
+
+    tokens = {u: (f"ASK{secrets.token_hex(3).upper()}", f"NOTE{secrets.token_hex(3).upper()}") for u in users}
+    timings, errors = [], []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        await asyncio.gather(*(person(browser, url, u, tokens, timings, errors) for u in users))
+        await browser.close()
+    crosstalk = sum(len(v) for k, v in tokens.items() if k.endswith(":crosstalk"))
+    timings.sort()
+    return {"users": len(users), "errors": errors, "crosstalk": crosstalk,
+            "first_text_p50_s": round(statistics.median(timings), 2) if timings else None,
+            "first_text_p95_s": round(timings[max(0, int(len(timings) * 0.95) - 1)], 2) if timings else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--parallel", type=int, default=4, help="COACH_PARALLEL: slots of the embedded server")
+    parser.add_argument("--tiny", action="store_true", help="the tests' SmolLM2-135M instead of the default model")
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="upward-load-"))
+    env = {**os.environ, "COACH_DATA_DIR": str(data), "COACH_AUTH": "password",
+           "COACH_PARALLEL": str(args.parallel), "COACH_ANSWER_TOKENS": "160"}
+    if args.tiny:
+        from tests.conftest import tiny_model_path
+
+        env.update(COACH_MODEL=str(tiny_model_path()), COACH_CONTEXT_TOKENS="4096")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("COACH_")})
+    from coach.accounts import Accounts
+    from coach.db import Database
+
+    accounts = Accounts(Database.of(data / "upward.db"))
+    everyone = [f"user{n}" for n in range(max(args.users))]
+    for u in everyone:
+        accounts.add(u, u, PASSWORD)
+    port = free_port()
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = SlotWatcher(app.pid)
+    watcher.start()
+    results = []
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        for n in args.users:
+            watcher.busy_max = 0
+            result = asyncio.run(round_of(url, everyone[:n]))
+            result["slots_busy_max"] = watcher.busy_max
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    finally:
+        watcher.stop.set()
+        app.terminate()
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+    model = "SmolLM2-135M" if args.tiny else "default (Qwen2.5-Coder-1.5B)"
+    print(f"\n{model}, COACH_PARALLEL={args.parallel}")
+    print(f"{'users':>5}  {'errors':>6}  {'cross-talk':>10}  {'first text p50':>14}  {'p95':>6}  {'slots busy':>10}")
+    for r in results:
+        print(f"{r['users']:>5}  {len(r['errors']):>6}  {r['crosstalk']:>10}  {r['first_text_p50_s']!s:>14}  "
+              f"{r['first_text_p95_s']!s:>6}  {r['slots_busy_max']:>10}")
+        for e in r["errors"]:
+            print(f"       {e}")
+
+
+if __name__ == "__main__":
+    main()
