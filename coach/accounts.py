@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from coach.db import Database, users
+from coach.db import Database, conversations, notes, profiles, rehearsals, users
 from coach.errors import InputError
 
 _USERNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
@@ -55,6 +55,9 @@ class Accounts:
 
         username = check_username(username)
         _check_password(password)
+        if self.owns_data(username):
+            raise InputError(f"Workspaces of an earlier user called {username} are still stored.",
+                             "Choose another name, so that the new person does not see the earlier one's data.")
         try:
             with self.db.begin() as c:
                 c.execute(insert(users).values(username=username, name=name.strip() or username,
@@ -62,6 +65,13 @@ class Accounts:
         except IntegrityError:
             raise InputError(f"There is already a user called {username}.",
                              "Choose another name, or change their password with `coach users passwd`.") from None
+
+    def owns_data(self, username: str) -> bool:
+        """Whether any workspace is stored under this user name (a removed user's data is kept)."""
+        prefix = f"{username}{SEPARATOR}%"
+        with self.db.connect() as c:
+            return any(c.execute(select(t.c.workspace).where(t.c.workspace.like(prefix)).limit(1)).first()
+                       for t in (conversations, notes, profiles, rehearsals))
 
     def list(self) -> list[tuple[str, str, float]]:
         with self.db.connect() as c:

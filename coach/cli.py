@@ -70,7 +70,7 @@ def cmd_users(rt: Runtime, args: argparse.Namespace) -> int:
         print(f"Changed the password of {args.username}.")
     elif args.action == "rm":
         accounts.remove(args.username)
-        print(f"Removed user {args.username}. Their workspaces are kept; export them first if they should go too.")
+        print(f"Removed user {args.username}. Their workspaces are kept (export them with --user first if they should go), and the name is not given to anyone else.")
     else:
         found = accounts.list()
         for username, name, created in found:

@@ -147,7 +147,7 @@ class Runtime:
 
         self.warming = True
         try:
-            chain = self._ask_chain(None)
+            chain = self._ask_chain(None, shared_only=True)
             server = self.server if self._model is None and self.settings.backend == "local" else None
             name = ""
             if server is not None:
@@ -214,16 +214,18 @@ class Runtime:
                 self._server_holds = "ask"
         return chain
 
-    def _ask_chain(self, workspace: str | None) -> AskChain:
+    def _ask_chain(self, workspace: "str | Workspace | None", shared_only: bool = False) -> AskChain:
+        """The Ask chain of a workspace; shared_only: of no workspace (no notes, no profile), whose
+        prompt prefix every workspace shares; it needs no user, so it warms up with accounts on too."""
         index = self.index
-        space = self.workspace(workspace)
+        space = None if shared_only else self.workspace(workspace)
         return AskChain(
             self.chat_model(),
             index,
             self.cards,
             load_prompt("ask", self.settings.prompts_dir),
-            notes=space.notes,
-            profile=space.profile.load(),
+            notes=space.notes if space else None,
+            profile=space.profile.load() if space else None,
             k=self.settings.top_k,
             context_tokens=self.settings.context_tokens,
             answer_tokens=self.settings.answer_tokens,

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select, union
 
 from coach.db import Database, conversations, notes, profiles, rehearsals
-from coach.accounts import owned_names, storage_key
+from coach.accounts import SEPARATOR, owned_names, storage_key
 from coach.errors import InputError
 from coach.history import Conversations
 from coach.notes import NoteStore
@@ -23,10 +23,10 @@ _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 def check_workspace(name: str | None) -> str:
     """Return a valid workspace name (lowercase letters, digits, hyphens) or raise InputError."""
     name = (name or DEFAULT).strip().lower()
-    if not _NAME.match(name):
+    if not _NAME.match(name) or SEPARATOR in name:  # "--" joins an owner to a workspace in storage keys
         raise InputError(
             f"{name!r} is not a valid workspace name.",
-            "Use up to 40 lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+            "Use up to 40 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.",
         )
     return name
 

@@ -50,15 +50,19 @@ def test_a_workspace_needs_its_owner_and_one_user_never_reaches_anothers(team):
     assert (alice.key, bob.key) == (storage_key("default", "alice"), storage_key("default", "bob"))
     alice.notes.add("dana.md", "Dana is planning to cut the payments team in May; keep it quiet.")
     chat = alice.conversations.start("private")
-    bob_space = team.workspace("bob--default", user="alice")  # a name that looks like bob's is still alice's
-    bob_space.profile.set("name", "Dana")
-    assert bob.profile.load().name == "" and bob_space.key == "alice--bob--default"
-    assert bob.notes.list() == [] and bob_space.notes.list() == []
+    with pytest.raises(InputError, match="not a valid workspace name"):  # "--" joins owner and name in keys
+        team.workspace("bob--default", user="alice")
+    alice.profile.set("name", "Dana")
+    assert bob.profile.load().name == "" and bob.notes.list() == []
     assert bob.conversations.list() == [] and bob.conversations.turns(chat) == []
     assert bob.notes.search("payments team cut", k=3) == []
     assert all(h.origin == "playbook" for h in team.ask_chain(bob).retrieve("payments team cut in May"))
-    assert list_workspaces(team.database, "alice") == ["bob--default", "default"]
+    team.workspace("plans", user="alice").profile.set("name", "Dana")
+    assert list_workspaces(team.database, "alice") == ["default", "plans"]
     assert list_workspaces(team.database, "bob") == ["default"]
+    team.accounts.remove("alice")  # her data is kept, so her name is never handed to someone else
+    with pytest.raises(InputError, match="still stored"):
+        team.accounts.add("alice", "Another Alice", "a third long passphrase")
 
 
 def test_without_accounts_there_are_no_users(tmp_path):
@@ -146,3 +150,32 @@ def test_serving_beyond_localhost_without_accounts_is_refused(app_env, override,
     else:
         assert "COACH_AUTH=off" in at.error[0].value and "COACH_ALLOW_PUBLIC_WITHOUT_AUTH=1" in at.error[0].value
         assert not at.chat_input
+
+
+def test_signing_out_forgets_what_the_page_kept_for_that_person(team_app):
+    from views.common import runtime
+
+    start_app()
+    for user, password in (ALICE, BOB):
+        runtime().accounts.add(user, user.title(), password)
+    at = sign_in(start_app(), *ALICE)
+    at.session_state["review-result:default"] = "Alice's draft about Carol: APRICOT-4410"
+    at.session_state["workspace"] = "default"
+    [b for b in at.sidebar.button if b.label == "Sign out"][0].click().run()
+    assert not at.exception, at.exception
+    assert "review-result:default" not in at.session_state and not at.chat_input
+    at = sign_in(at, *BOB)
+    assert not at.exception and "Signed in as **Bob**" in [c.value for c in at.sidebar.caption]
+    assert "review-result:default" not in at.session_state
+
+
+def test_a_removed_user_is_signed_out_at_their_next_click(team_app):
+    from views.common import runtime
+
+    start_app()
+    runtime().accounts.add("alice", "Alice", ALICE[1])
+    at = sign_in(start_app(), *ALICE)
+    assert at.chat_input
+    runtime().accounts.remove("alice")
+    at.run()
+    assert not at.exception and not at.chat_input

@@ -158,10 +158,35 @@ def sign_in() -> str:
     status = st.session_state.get("authentication_status")
     if status is False:
         st.error("Wrong user name or password.", icon=":material/lock:")
+    user = st.session_state.get("username") if status else None
+    if status and user not in credentials["usernames"]:  # removed (coach users rm) while signed in
+        auth.logout(location="unrendered")
+        user = None
+    if st.session_state.get(SIGNED_IN, user) != user:
+        forget_previous_person(user)
+    st.session_state[SIGNED_IN] = user
     if not status:
         st.stop()
     heading.empty()
     with st.sidebar:
-        st.caption(f"Signed in as **{st.session_state.get('name') or st.session_state['username']}**")
+        st.caption(f"Signed in as **{st.session_state.get('name') or user}**")
         auth.logout("Sign out", "sidebar")
-    return st.session_state["username"]
+    if not st.session_state.get("authentication_status"):  # signed out just now (the cookie is gone)
+        forget_previous_person(None)
+    return user
+
+
+SIGNED_IN = "upward-signed-in"
+# What streamlit-authenticator keeps in the session; everything else belongs to the person signed in.
+AUTH_KEYS = {"authentication_status", "username", "name", "email", "roles", "logout", "password_hint", "init"}
+
+
+def forget_previous_person(user: str | None) -> None:
+    """Someone signed out, or another person signed in at this browser: drop everything the page
+    kept for the previous one (their chat, a review, a pending note, an export), then start again."""
+    for key in list(st.session_state.keys()):
+        if key not in AUTH_KEYS:
+            del st.session_state[key]
+    st.session_state[SIGNED_IN] = user
+    st.query_params.clear()
+    st.rerun()
