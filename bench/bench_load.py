@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import secrets
@@ -54,17 +55,28 @@ class SlotWatcher(threading.Thread):
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.busy_max, self.stop = pid, 0, threading.Event()
+        self.pid, self.busy_max, self.rss_max_mb, self.stop = pid, 0, 0, threading.Event()
         self.url = None
+
+    def rss_mb(self) -> int:
+        """The app's resident memory (the embedded model server and its slots live in that process)."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+        except OSError:
+            pass
+        return 0
 
     def run(self) -> None:
         while not self.stop.is_set():
+            self.rss_max_mb = max(self.rss_max_mb, self.rss_mb())
             if self.url is None:
                 for port in model_server_ports(self.pid):
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/slots", timeout=1).status_code == 200:
+                    try:  # the model server answers a JSON list of slots (Streamlit answers any path with its page)
+                        if isinstance(httpx.get(f"http://127.0.0.1:{port}/slots", timeout=1).json(), list):
                             self.url = f"http://127.0.0.1:{port}/slots"
-                    except httpx.HTTPError:
+                    except (httpx.HTTPError, ValueError):
                         pass
             else:
                 try:
@@ -132,7 +144,7 @@ async def round_of(url: str, users: list[str]) -> dict:
     timings.sort()
     return {"users": len(users), "errors": errors, "crosstalk": crosstalk,
             "first_text_p50_s": round(statistics.median(timings), 2) if timings else None,
-            "first_text_p95_s": round(timings[max(0, int(len(timings) * 0.95) - 1)], 2) if timings else None}
+            "first_text_p95_s": round(timings[math.ceil(len(timings) * 0.95) - 1], 2) if timings else None}
 
 
 def main() -> None:
@@ -174,6 +186,7 @@ def main() -> None:
             watcher.busy_max = 0
             result = asyncio.run(round_of(url, everyone[:n]))
             result["slots_busy_max"] = watcher.busy_max
+            result["app_rss_max_mb"] = watcher.rss_max_mb
             results.append(result)
             print(json.dumps(result), flush=True)
     finally:
@@ -185,10 +198,10 @@ def main() -> None:
             app.kill()
     model = "SmolLM2-135M" if args.tiny else "default (Qwen2.5-Coder-1.5B)"
     print(f"\n{model}, COACH_PARALLEL={args.parallel}")
-    print(f"{'users':>5}  {'errors':>6}  {'cross-talk':>10}  {'first text p50':>14}  {'p95':>6}  {'slots busy':>10}")
+    print(f"{'users':>5}  {'errors':>6}  {'cross-talk':>10}  {'first text p50':>14}  {'p95':>6}  {'slots busy':>10}  {'app memory':>10}")
     for r in results:
         print(f"{r['users']:>5}  {len(r['errors']):>6}  {r['crosstalk']:>10}  {r['first_text_p50_s']!s:>14}  "
-              f"{r['first_text_p95_s']!s:>6}  {r['slots_busy_max']:>10}")
+              f"{r['first_text_p95_s']!s:>6}  {r['slots_busy_max']:>10}  {r['app_rss_max_mb']:>7} MB")
         for e in r["errors"]:
             print(f"       {e}")
 
