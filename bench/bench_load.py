@@ -92,6 +92,7 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
 
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
+    step = "sign in"
     try:
         await page.goto(url)
         await page.get_by_label("Username").fill(user)
@@ -100,15 +101,22 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         box = page.get_by_placeholder(CHAT)
         await expect(box).to_be_visible(timeout=180_000)
         ask, note = tokens[user]
+        step = "ask"
         started = time.perf_counter()
         await box.fill(f"My boss {ask} keeps moving my deadlines. How do I raise it with her?")
         await box.press("Enter")
         assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
         await expect(assistant).to_be_visible(timeout=300_000)
-        while len((await assistant.inner_text()).strip()) < 60 and time.perf_counter() - started < 300:
+        # The first answer text: the reply holds more than its "Answering a question (97% sure)" line.
+        while time.perf_counter() - started < 600:
+            lines = (await assistant.inner_text()).strip().splitlines()
+            if len(" ".join(line for line in lines if not line.startswith("Answering")).strip()) >= 20:
+                break
             await asyncio.sleep(0.1)
         timings.append(time.perf_counter() - started)
+        step = "answer finished"
         await expect(page.get_by_text("Sources (")).to_be_visible(timeout=600_000)
+        step = "add a note"
         await page.get_by_role("link", name="Notes").click()
         await page.get_by_role("tab", name="Paste text").click()
         await page.get_by_label("Name", exact=True).fill(f"note {note}")
@@ -116,6 +124,7 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         await page.get_by_role("button", name="Add note").click()
         await expect(page.get_by_text(f"Added **note {note}**".replace("**", ""))).to_be_visible(timeout=120_000)
         # Cross-talk: nothing of anyone else's, on either page.
+        step = "back to the chat"
         seen = await page.inner_text("body")
         await page.get_by_role("link", name="Coach").click()
         await expect(page.get_by_text(ask).first).to_be_visible(timeout=60_000)
@@ -123,7 +132,7 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         others = [t for other, pair in tokens.items() if other != user for t in pair]
         tokens[user + ":crosstalk"] = [t for t in others if t in seen]
     except Exception as exc:  # noqa: BLE001 - counted and printed
-        errors.append(f"{user}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
+        errors.append(f"{user} ({step}): {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
     finally:
         await context.close()
 
@@ -165,8 +174,8 @@ def main() -> None:
     from coach.db import Database
 
     accounts = Accounts(Database.of(data / "upward.db"))
-    everyone = [f"user{n}" for n in range(max(args.users))]
-    for u in everyone:
+    rounds = {n: [f"r{n}u{i}" for i in range(n)] for n in args.users}  # fresh people each round
+    for u in (u for people in rounds.values() for u in people):
         accounts.add(u, u, PASSWORD)
     port = free_port()
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
@@ -184,7 +193,7 @@ def main() -> None:
                 time.sleep(0.5)
         for n in args.users:
             watcher.busy_max = 0
-            result = asyncio.run(round_of(url, everyone[:n]))
+            result = asyncio.run(round_of(url, rounds[n]))
             result["slots_busy_max"] = watcher.busy_max
             result["app_rss_max_mb"] = watcher.rss_max_mb
             results.append(result)
