@@ -363,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rehearse: which half of the calibration scripts (holdout is the one we report)")
     evaluate.add_argument("--no-model", action="store_true",
                           help="rehearse: score the scripts without playing them with the model")
-    evaluate.add_argument("--set", default="blind", choices=["blind", "labelled", "heldout", "all"],
-                          help="which labelled set (review): blind is the one we report")
+    evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "labelled", "heldout", "all"],
+                          help="which labelled set (review, router): blind is the first blind set, blind2 the "
+                          "second, written after the judgments were final")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 

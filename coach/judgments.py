@@ -92,9 +92,10 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         from coach.router import evaluate as evaluate_router
         from coach.router import print_evaluation
 
-        figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / "router_blind.yaml")
+        name = "router_blind2.yaml" if args.set == "blind2" else "router_blind.yaml"
+        figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / name)
         if not args.json:
-            print_evaluation(figures, "router_blind.yaml")
+            print_evaluation(figures, name)
     if args.what == "retrieval":
         chain = rt.ask_chain(args.workspace)
         for name, path in (("blind", evaluate.ASK_BLIND), ("old", evaluate.RETRIEVAL_OLD)):
