@@ -27,6 +27,14 @@ def test_router_accuracy_on_the_blind_set(rt):
     assert f["confusion"]["review"]["review"] == 29
 
 
+def test_router_accuracy_on_the_second_blind_set(rt):
+    """66 messages written blind after the router was final: 63 right (0.955) on its first and only run."""
+    f = evaluate(rt.router, rt.scenarios()[0], DATA / "router_blind2.yaml")
+    assert f["inputs"] == 66
+    assert round(f["accuracy"] * 66) >= 63
+    assert f["confusion"]["review"]["review"] == 22 and f["confusion"]["rehearse"]["rehearse"] == 22
+
+
 @pytest.mark.parametrize("text, mode", [
     ("How should I word an email asking for a raise?", "ask"),
     ("Hi Dana,\nThe vendor slipped two days. I recommend the backup supplier; can you approve by Friday?\nThanks, Sam", "review"),
