@@ -100,6 +100,9 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         await page.get_by_role("button", name="Sign in").click()
         box = page.get_by_placeholder(CHAT)
         await expect(box).to_be_visible(timeout=180_000)
+        # Signed in and the page settled (the sign-in cookie causes one more run): then type.
+        await expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=180_000)
+        await expect(page.get_by_text("Ready", exact=True)).to_be_visible(timeout=600_000)
         ask, note = tokens[user]
         step = "ask"
         started = time.perf_counter()
