@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 
@@ -69,14 +70,17 @@ class Conversations:
     def append(self, conversation_id: int, turn: Turn) -> int:
         """Save a finished turn in one transaction; return its number in the conversation.
 
-        Two writers at once (two tabs, two app replicas) may pick the same number: the loser tries again.
+        Two writers at once (two tabs, two app replicas) may pick the same number: the loser waits a
+        moment (random, so two losers do not collide again in step) and tries again.
         """
-        for attempt in range(5):
+        attempts = 20
+        for attempt in range(attempts):
             try:
                 return self._append(conversation_id, turn)
             except IntegrityError:
-                if attempt == 4:
+                if attempt == attempts - 1:
                     raise
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise AssertionError("unreachable")
 
     def _append(self, conversation_id: int, turn: Turn) -> int:

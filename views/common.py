@@ -162,7 +162,8 @@ def sign_in() -> str:
     if status and user not in credentials["usernames"]:  # removed (coach users rm) while signed in
         auth.logout(location="unrendered")
         user = None
-    if st.session_state.get(SIGNED_IN, user) != user:
+    previous = st.session_state.get(SIGNED_IN)
+    if previous is not None and previous != user:  # signed out, or another person signed in here
         forget_previous_person(user)
     st.session_state[SIGNED_IN] = user
     if not status:
