@@ -17,7 +17,6 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def app_url(tmp_path):
-    port = free_port()
     env = {
         **os.environ,
         "COACH_DATA_DIR": str(tmp_path / "data"),
@@ -26,6 +25,12 @@ def app_url(tmp_path):
         "COACH_ANSWER_TOKENS": "200",  # long enough for several lines, which stream one by one
         "COACH_BACKEND": "local",
     }
+    yield from serve(env)
+
+
+def serve(env: dict):
+    """Run the app with this environment on a free local port; yield its URL, then stop it."""
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO_DIR / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -138,17 +143,9 @@ def team_url(tmp_path):
     accounts = Accounts(Database.of(data / "upward.db"))
     for user in ("alice", "bob"):
         accounts.add(user, user.title(), f"{user}'s long passphrase")
-    port = free_port()
     env = {**os.environ, "COACH_DATA_DIR": str(data), "COACH_AUTH": "password",
            "COACH_BACKEND": "openai", "COACH_BASE_URL": "http://127.0.0.1:9/v1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO_DIR / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc, "streamlit")
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    yield from serve(env)
 
 
 def test_two_signed_in_people_each_see_only_their_own_notes(team_url):
