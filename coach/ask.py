@@ -25,6 +25,9 @@ MAX_QUESTION_CHARS = 4_000
 # A note passage this far from the question is noise, not a source.
 NOTE_MIN_SCORE = 0.25
 UNCOVERED = "The playbook doesn't cover this. The nearest advice it gives:"
+NO_ANSWER = ("*(No good answer came this time: the model went round in circles instead of giving steps. "
+             "Ask again, or put the question in other words; the sources above are where the playbook "
+             "speaks to it.)*")
 HistoryMode = Literal["full", "questions", "summaries"]
 _SAY = re.compile(r"^\W*you could (?:say|write)\b\W*", re.IGNORECASE)
 _TAG = re.compile(r"</?\s*(source|playbook|profile|draft|transcript)\b", re.IGNORECASE)
@@ -110,6 +113,8 @@ class AskChain:
         self.say_prompt = say_prompt
         self.raw_answer = ""  # the last answer as the model wrote it, before the checks
         self.checker = None
+        self.guard = None  # coach/shape.py: the last answer's shape guard, with what it dropped
+        self.retried = False  # whether the last answer was written a second time
         self.index = index
         self.notes = notes
         self.prompt = prompt
@@ -216,52 +221,99 @@ class AskChain:
     def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Hit | str]:
         """Yield the retrieved sources first, then the answer a checked line at a time.
 
-        Each line's citation is checked against the sources (coach/citations.py), and a "You could
-        say" line is checked for the playbook's myths and written once more if it falls into one.
+        Each line passes the shape guard (coach/shape.py: no repeats, at most four steps; a looping
+        model is stopped), then its citation is checked against the sources (coach/citations.py).
+        The "You could say" line is checked for the playbook's myths and written again if it falls
+        into one, or written on its own if the answer lacks it.
         """
         from coach.citations import CitationChecker
+        from coach.shape import ShapeGuard
 
         question = check_question(question)
+        history = history or []
         self.raw_answer = ""
-        buffer = ""
+        covered = self.covered(question)
+        self.guard = ShapeGuard([t.answer for t in history if t.mode == "ask"], max_steps=4 if covered else 3)
+        said = False
+        self.retried = False
         with model_errors():
-            for chunk in self.chain.stream({"question": question, "history": history or []}):
-                if "sources" in chunk:
-                    sources = chunk["sources"]
-                    self.checker = CitationChecker(self.index.embeddings, sources)
-                    yield from sources
-                    if not self.covered(question):
-                        yield UNCOVERED + "\n"
-                if "answer" in chunk and chunk["answer"]:
-                    self.raw_answer += chunk["answer"]
-                    buffer += chunk["answer"]
-                    while "\n" in buffer:
-                        line, buffer = buffer.split("\n", 1)
-                        yield self._checked(line, question) + "\n"
-            if buffer.strip():
-                yield self._checked(buffer, question)
+            for attempt in (1, 2):
+                lines = self._model_lines(question, history)
+                try:
+                    for line in lines:
+                        if isinstance(line, list):
+                            if attempt == 1:
+                                self.checker = CitationChecker(self.index.embeddings, line)
+                                yield from line
+                                if not covered:
+                                    yield UNCOVERED + "\n"
+                            continue
+                        if not self.guard.admit(line):
+                            if self.guard.stop:
+                                break
+                            continue
+                        if _SAY.match(line):
+                            shown = self._say(_SAY.sub("", line).strip().strip('"“”'), question)
+                            said = shown is not None
+                            line = shown or ""
+                        elif self.checker:
+                            line = self.checker.check(line)
+                        yield line + "\n"
+                finally:
+                    lines.close()  # stops the model if it is still writing
+                # A model stopped before it gave a single step gets one more go.
+                if not (self.guard.stop and not self.guard.steps and attempt == 1):
+                    break
+                self.guard.retry()
+                self.retried = True
+            if not said and (shown := self._say("", question)):
+                yield shown + "\n"
+        if self.guard.stop and not self.guard.steps:
+            yield NO_ANSWER + "\n"
 
-    def _checked(self, line: str, question: str) -> str:
-        if _SAY.match(line):
-            return self._say(line, question)
-        return self.checker.check(line) if self.checker else line
+    def _model_lines(self, question: str, history: list[Turn]) -> Iterator[list[Hit] | str]:
+        """The sources (one list), then each line of the answer as soon as the model completes it."""
+        buffer = ""
+        for chunk in self.chain.stream({"question": question, "history": history}):
+            if "sources" in chunk:
+                yield chunk["sources"]
+            if chunk.get("answer"):
+                self.raw_answer += chunk["answer"]
+                buffer += chunk["answer"]
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    yield line
+        if buffer.strip():
+            yield buffer
 
-    def _say(self, line: str, question: str) -> str:
-        """The "You could say" line, shown only if it falls into no myth (written once more if it does)."""
+    def _myth(self, words: str) -> str | None:
         if self.detector is None:
-            return line
-        words = _SAY.sub("", line).strip().strip('"“”')
-        for attempt in (1, 2):
-            myths = [m for j in self.detector.judge([words]) for m in j.labels if m.startswith("myth-")]
-            if not myths:
-                return f'You could say: "{words}"'
-            if attempt == 2 or self.say_prompt is None:
+            return None
+        return next((m for j in self.detector.judge([words]) for m in j.labels if m.startswith("myth-")), None)
+
+    def _say(self, words: str, question: str) -> str | None:
+        """The "You could say" line, shown only if it falls into no myth.
+
+        Words the model gave are written once more if they fall into a myth; with no words, the
+        line is written on its own (twice at most). None when there is nothing to show.
+        """
+        writes = 1 if words else 2
+        problem, myth = "the answer gave none", None
+        while True:
+            if words:
+                myth = self._myth(words)
+                if myth is None:
+                    return f'You could say: "{words}"'
+                problem = f"it fell into {myth}"
+            if not writes or self.say_prompt is None:
                 break
+            writes -= 1
             messages = [SystemMessage(self.say_prompt.render_system()),
-                        HumanMessage(self.say_prompt.render_user(question=fence(question),
-                                                                 problem=f"it fell into {myths[0]}"))]
+                        HumanMessage(self.say_prompt.render_user(question=fence(question), problem=problem))]
             words = str(self.model.bind(stop=["\n"], max_tokens=80).invoke(messages).content).strip().strip('"“”')
-        return f"*(The suggested words fell into {myths[0]}, so they are left out: say it in your own words.)*"
+        if myth:
+            return f"*(The suggested words fell into {myth}, so they are left out: say it in your own words.)*"
+        return None
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Turn:
         """Answer a question in full (no streaming) and return the turn."""

@@ -289,11 +289,15 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
     good = total = raw_good = raw_total = 0
     fits, with_specifics, uncovered_said, uncovered = 0, 0, 0, 0
     seconds = []
+    shape = Counter()
     for n, q in enumerate(questions, 1):
         chain = rt.ask_chain(workspace)
         started = time.perf_counter()
         turn = chain.ask(q["question"])
         seconds.append(time.perf_counter() - started)
+        shape.update(cut_off=bool(chain.guard.dropped), retried=chain.retried,
+                     no_answer=chain.guard.stop and not chain.guard.steps,
+                     with_say="You could say:" in turn.answer)
         if q["covered"]:
             g, t = citation_counts(turn.answer, turn.sources, q["topics"])
             good, total = good + g, total + t
@@ -312,48 +316,47 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
             "raw_citation_precision": raw_good / max(raw_total, 1), "raw_citations": raw_total,
             "fit_specifics": fits / max(with_specifics, 1), "with_specifics": with_specifics,
             "uncovered_said": uncovered_said, "uncovered": uncovered,
+            "lines_dropped_in": shape["cut_off"], "written_twice": shape["retried"],
+            "no_good_answer": shape["no_answer"], "with_a_line_to_say": shape["with_say"],
             "seconds_median": statistics.median(seconds) if seconds else 0.0}
-
-
-def _lines(answer: str) -> list[str]:
-    out = []
-    for line in answer.splitlines():
-        line = _CITE.sub("", line).strip(" -*•\t").lower()
-        if len(line.split()) >= 4:
-            out.append(re.sub(r"\s+", " ", line))
-    return out
 
 
 def echo_rate(answers: list[str]) -> tuple[int, int]:
     """(lines of answers 2.. repeated exactly or nearly from an earlier answer, lines of answers 2..)."""
-    import difflib
+    from coach.shape import comparable, repeats
 
     repeated = total = 0
     earlier: list[str] = []
     for i, answer in enumerate(answers):
-        lines = _lines(answer)
+        lines = comparable(answer)
         if i:
-            for line in lines:
-                total += 1
-                repeated += any(difflib.SequenceMatcher(a=line, b=e).ratio() >= 0.85 for e in earlier)
+            total += len(lines)
+            repeated += sum(repeats(line, earlier) for line in lines)
         earlier += lines
     return repeated, total
 
 
 def evaluate_echo(rt, chats: list[list[str]], workspace: str | None = None, progress=None) -> dict:
-    """Play each scripted chat in order, with its history; the share of answer lines echoed."""
-    repeated = total = 0
+    """Play each scripted chat in order, with its history; the share of answer lines echoed, as shown
+    (the shape guard drops echoes, so this holds by construction) and as the model wrote them."""
+    repeated = total = raw_repeated = raw_total = 0
     for n, chat in enumerate(chats, 1):
-        history, answers = [], []
+        history, answers, raw = [], [], []
         for question in chat:
-            turn = rt.ask_chain(workspace).ask(question, history)
+            chain = rt.ask_chain(workspace)
+            turn = chain.ask(question, history)
             history.append(turn)
             answers.append(turn.answer)
+            raw.append(getattr(chain, "raw_answer", turn.answer))
         r, t = echo_rate(answers)
         repeated, total = repeated + r, total + t
+        r, t = echo_rate(raw)
+        raw_repeated, raw_total = raw_repeated + r, raw_total + t
         if progress:
             progress(n, len(chats))
-    return {"chats": len(chats), "echoed_lines": repeated, "lines": total, "echo_rate": repeated / max(total, 1)}
+    return {"chats": len(chats), "echoed_lines": repeated, "lines": total, "echo_rate": repeated / max(total, 1),
+            "raw_echoed_lines": raw_repeated, "raw_lines": raw_total,
+            "raw_echo_rate": raw_repeated / max(raw_total, 1)}
 
 
 def evaluate_scope(scope, questions: list[dict]) -> dict:

@@ -127,9 +127,13 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                       f"answers that pick up the question's specifics {a['fit_specifics']:.2f} "
                       f"(of {a['with_specifics']}); uncovered questions said so {a['uncovered_said']} of "
                       f"{a['uncovered']}; median {a['seconds_median']:.1f} s an answer")
+                print(f"  shape: lines dropped in {a['lines_dropped_in']} answers, written twice {a['written_twice']}, "
+                      f"no good answer {a['no_good_answer']}, with a line to say {a['with_a_line_to_say']} "
+                      f"of {a['questions']}")
             e = figures["echo"]
             print(f"Echo over {e['chats']} five-question chats: {e['echoed_lines']} of {e['lines']} answer lines "
-                  f"repeated from an earlier answer ({e['echo_rate']:.0%})")
+                  f"repeated from an earlier answer ({e['echo_rate']:.0%}; as the model wrote them: "
+                  f"{e['raw_echoed_lines']} of {e['raw_lines']}, {e['raw_echo_rate']:.0%})")
     if args.what == "scope":
         figures = evaluate.evaluate_scope(rt.scope, evaluate.ask_questions(evaluate.ASK_BLIND))
         if not args.json:

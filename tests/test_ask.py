@@ -211,7 +211,7 @@ def test_a_citation_points_at_the_source_that_supports_the_line(index):
             f"instead of hiding it out of fear of criticism. [{wrong}]")
     model = RecordingChatModel(replies=[line])
     _, text = run(make_chain(index, model), "I'm afraid to tell my boss I made a mistake")
-    assert text.endswith(f"[{fear}]") and f"[{wrong}]" not in text
+    assert text.rstrip().endswith(f"[{fear}]") and f"[{wrong}]" not in text
 
 
 def test_a_line_no_source_supports_loses_its_citation(index):
@@ -219,7 +219,7 @@ def test_a_line_no_source_supports_loses_its_citation(index):
 
     model = RecordingChatModel(replies=["- Buy a standing desk with a walnut top and a cable tray. [2]"])
     _, text = run(make_chain(index, model), "I'm afraid to tell my boss I made a mistake")
-    assert "[2]" not in text and text.endswith(GENERAL)
+    assert "[2]" not in text and text.rstrip().endswith(GENERAL)
 
 
 def test_a_wrong_number_is_never_streamed_before_it_is_fixed(index):
@@ -273,3 +273,92 @@ def test_an_answer_cut_off_mid_stream_is_saved_as_far_as_it_got_and_marked(index
     saved.clear()
     list(saved_stream(make_chain(index, RecordingChatModel(replies=["- Tell her today. [1]"])), "Now?", [], saved.append))
     assert saved[0].payload is None and saved[0].answer.startswith("- Tell her today.")
+
+
+# ---- the answer's shape, kept in code: no loops, at most four steps, always a line to say ----------
+
+
+LOOP = "- Tell your boss about the missed deadline early and bring a fix. [1]\n"
+
+
+def test_a_looping_answer_is_cut_off_and_its_repeats_are_never_shown(index):
+    reply = "You missed a deadline.\n" + LOOP * 8 + 'You could say: "I missed it."'
+    chain = make_chain(index, RecordingChatModel(replies=[reply]))
+    _, text = run(chain, "How do I tell my boss I missed a deadline?")
+    assert text.count("Tell your boss about the missed deadline") == 1
+    assert len(chain.raw_answer) < len(reply)  # the model was stopped, not read to the end
+    assert [why for _, why in chain.guard.dropped] == ["repeats a line of this answer"] * 2
+
+
+def test_steps_past_four_are_not_shown(index):
+    steps = ["- Write down the three goals your boss cares about most. [1]",
+             "- Book a short weekly slot for updates. [1]",
+             "- Bring a proposal, not only the problem. [1]",
+             "- Step four: ask what she would change in your reports. [1]",
+             "- Step five: thank the team for their late nights on the launch. [1]"]
+    reply = "You want a plan.\n" + "\n".join(steps) + '\nYou could say: "Here is my plan."'
+    _, text = run(make_chain(index, RecordingChatModel(replies=[reply])), "What should I do about my boss?")
+    assert "Step four" in text and "Step five" not in text and 'You could say: "Here is my plan."' in text
+
+
+def test_an_answer_without_a_line_to_say_gets_one_written_and_checked(index, embeddings):
+    from coach.detector import Detector
+
+    model = RecordingChatModel(replies=[
+        "You missed the Friday deadline.\n- Tell her today, with the new date. [1]",
+        "I missed Friday's deadline; the report will be ready on Tuesday, and I need your call on scope.",
+    ])
+    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    _, text = run(chain, "How do I tell my boss I missed a deadline?")
+    assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report will be ready on '
+                                  'Tuesday, and I need your call on scope."')
+    assert "the answer gave none" in model.calls[1][-1].content
+
+
+def test_a_line_from_an_earlier_answer_in_the_chat_is_not_shown_again(index):
+    earlier = Turn("My boss keeps changing priorities.", "",
+                   "You face shifting priorities.\n- Listen to her feedback and adjust your priorities accordingly. [1]\n")
+    reply = ("You are scared after missing a deadline.\n"
+             "- Listen to her feedback and adjust your priorities accordingly. [1]\n"
+             "- Tell her about the missed deadline yourself, before she finds out. [1]")
+    chain = make_chain(index, RecordingChatModel(replies=[reply]))
+    _, text = run(chain, "I missed a deadline and I'm scared. How do I bring it up?", [earlier])
+    assert "Listen to her feedback" not in text and "before she finds out" in text
+    assert chain.guard.dropped[0][1] == "repeats an earlier answer"
+
+
+def test_an_answer_that_only_repeats_says_plainly_that_no_good_answer_came(index):
+    from coach.ask import NO_ANSWER
+
+    earlier = Turn("How do I tell my boss I missed a deadline?", "", LOOP)
+    _, text = run(make_chain(index, RecordingChatModel(replies=[LOOP * 3])), "And how do I say it?", [earlier])
+    assert "Tell your boss" not in text and text.strip() == NO_ANSWER
+
+
+def test_prompt_text_copied_back_is_dropped_and_a_stopped_model_gets_one_more_go(index):
+    copied = ("- <profile>\n  (no information recorded yet)\n</profile>\n- <playbook>\n  ### Card: Take the initiative\n"
+              "  Take the initiative to take on responsibility at work.\n</playbook>\n")
+    good = "You missed a deadline.\n- Tell your boss about it early, with the fix you are working on. [1]\n"
+    model = RecordingChatModel(replies=[copied, good])
+    chain = make_chain(index, model)
+    _, text = run(chain, "How do I tell my boss I missed a deadline?")
+    assert "profile" not in text and "Card:" not in text and "(no information" not in text
+    assert "with the fix you are working on" in text and chain.retried and len(model.calls) == 2
+
+
+def test_a_prose_answer_from_a_stronger_model_is_shown_as_it_is(index):
+    from coach.ask import NO_ANSWER
+
+    prose = ("You missed a deadline and worry about her reaction.\nTell her yourself today, before she hears it "
+             "elsewhere, and bring the new date with what you are doing to hold it. [1]")
+    _, text = run(make_chain(index, RecordingChatModel(replies=[prose])), "How do I tell my boss I missed a deadline?")
+    assert "Tell her yourself today" in text and NO_ANSWER not in text
+
+
+def test_the_echo_measure_counts_lines_said_again_in_later_answers():
+    from coach.evaluate import echo_rate
+
+    first = "You face shifting priorities.\n- Listen to her feedback and adjust your priorities accordingly. [1]"
+    second = ("You are scared after a missed deadline.\n- Listen to her feedback and adjust your priorities "
+              "accordingly. [2]\n- Tell her yourself, before she hears it from someone else. [1]")
+    assert echo_rate([first, second]) == (1, 3) and echo_rate([first]) == (0, 0)
