@@ -25,9 +25,11 @@ MAX_QUESTION_CHARS = 4_000
 # A note passage this far from the question is noise, not a source.
 NOTE_MIN_SCORE = 0.25
 UNCOVERED = "The playbook doesn't cover this. The nearest advice it gives:"
-NO_ANSWER = ("*(No good answer came this time: the model went round in circles instead of giving steps. "
+NO_ANSWER = ("*(No good answer came this time: twice the model gave no steps to take. "
              "Ask again, or put the question in other words; the sources above are where the playbook "
              "speaks to it.)*")
+MAX_SAY_WORDS = 45  # the prompt asks for at most 30; a longer line is a paragraph, not a sentence to say
+RETRY_TEMPERATURE = 0.8
 HistoryMode = Literal["full", "questions", "summaries"]
 _SAY = re.compile(r"^\W*you could (?:say|write)\b\W*", re.IGNORECASE)
 _TAG = re.compile(r"</?\s*(source|playbook|profile|draft|transcript)\b", re.IGNORECASE)
@@ -131,7 +133,12 @@ class AskChain:
         # The same instructions and playbook with no profile: every workspace's system message starts
         # with exactly these tokens, so one saved model state serves them all (Runtime.warm_up).
         self.shared_prefix = SystemMessage(prompt.render_system(playbook=playbook, profile=""))
-        self.chain = RunnablePassthrough.assign(
+        self.chain = self._chain(model)
+        # A second go, after the model was stopped looping, samples more freely than the first.
+        self.retry_chain = self._chain(model.bind(temperature=RETRY_TEMPERATURE))
+
+    def _chain(self, model):
+        return RunnablePassthrough.assign(
             sources=RunnableLambda(lambda x: self.retrieve(x["question"]))
         ) | RunnablePassthrough.assign(
             answer=RunnableLambda(lambda x: self.messages(x["question"], x["sources"], x["history"]))
@@ -233,12 +240,14 @@ class AskChain:
         history = history or []
         self.raw_answer = ""
         covered = self.covered(question)
-        self.guard = ShapeGuard([t.answer for t in history if t.mode == "ask"], max_steps=4 if covered else 3)
-        said = False
+        self.guard = ShapeGuard([t.answer for t in history if t.mode == "ask"], max_steps=4 if covered else 3,
+                                example=self.prompt.example)
         self.retried = False
+        say = None  # the model's "You could say" words, checked and shown last
         with model_errors():
             for attempt in (1, 2):
-                lines = self._model_lines(question, history)
+                content = 0  # lines of substance shown in this attempt
+                lines = self._model_lines(question, history, self.chain if attempt == 1 else self.retry_chain)
                 try:
                     for line in lines:
                         if isinstance(line, list):
@@ -253,28 +262,27 @@ class AskChain:
                                 break
                             continue
                         if _SAY.match(line):
-                            shown = self._say(_SAY.sub("", line).strip().strip('"“”'), question)
-                            said = shown is not None
-                            line = shown or ""
-                        elif self.checker:
-                            line = self.checker.check(line)
-                        yield line + "\n"
+                            say = _SAY.sub("", line).strip().strip('"“”')
+                            continue
+                        content += len(line.split()) >= 4
+                        yield (self.checker.check(line) if self.checker else line) + "\n"
                 finally:
                     lines.close()  # stops the model if it is still writing
-                # A model stopped before it gave a single step gets one more go.
-                if not (self.guard.stop and not self.guard.steps and attempt == 1):
+                # Looping, or nothing past the first line: one more go, sampled more freely.
+                useless = not self.guard.steps and (self.guard.stop or content <= 1)
+                if not useless or attempt == 2:
                     break
                 self.guard.retry()
                 self.retried = True
-            if not said and (shown := self._say("", question)):
+            if useless:
+                yield NO_ANSWER + "\n"
+            elif shown := self._say(say or "", question):
                 yield shown + "\n"
-        if self.guard.stop and not self.guard.steps:
-            yield NO_ANSWER + "\n"
 
-    def _model_lines(self, question: str, history: list[Turn]) -> Iterator[list[Hit] | str]:
+    def _model_lines(self, question: str, history: list[Turn], chain) -> Iterator[list[Hit] | str]:
         """The sources (one list), then each line of the answer as soon as the model completes it."""
         buffer = ""
-        for chunk in self.chain.stream({"question": question, "history": history}):
+        for chunk in chain.stream({"question": question, "history": history}):
             if "sources" in chunk:
                 yield chunk["sources"]
             if chunk.get("answer"):
@@ -300,6 +308,8 @@ class AskChain:
         writes = 1 if words else 2
         problem, myth = "the answer gave none", None
         while True:
+            if len(words.split()) > MAX_SAY_WORDS:
+                problem, words = f"it was {len(words.split())} words long, not one sentence of at most 30", ""
             if words:
                 myth = self._myth(words)
                 if myth is None:

@@ -21,8 +21,11 @@ class PromptFile(BaseModel):
     user: str
     system_variables: list[str] = []
     user_variables: list[str] = []
+    example: str = ""  # a worked answer, shown in the system part as {example}; code checks it is not copied
 
     def render_system(self, **values: str) -> str:
+        if "example" in self.system_variables:
+            values.setdefault("example", self.example)
         return self.system.format(**values)
 
     def render_user(self, **values: str) -> str:

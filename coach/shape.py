@@ -6,6 +6,7 @@ never ends, none of it cited. Each line is checked before it is shown:
 - a line that repeats, exactly or nearly, a line already shown in this answer, or a line of an
   earlier answer in the same chat, is dropped;
 - a step past the limit is dropped;
+- a line of the prompt's worked example, copied, is dropped;
 - prompt text copied back (a `<profile>` or `<playbook>` block, a "### Card:" heading) is dropped,
   with everything up to the block's closing tag;
 - after `patience` dropped lines the model is stopped: it is looping, and what follows is more of
@@ -47,8 +48,10 @@ def repeats(line: str, earlier: list[str]) -> bool:
 class ShapeGuard:
     """Decide, line by line, whether an answer line is shown, and when to stop the model."""
 
-    def __init__(self, earlier_answers: list[str] | None = None, max_steps: int = 4, patience: int = 2) -> None:
+    def __init__(self, earlier_answers: list[str] | None = None, max_steps: int = 4, patience: int = 2,
+                 example: str = "") -> None:
         self.earlier = [line for a in earlier_answers or [] for line in comparable(a)]
+        self.example = comparable(example)
         self.shown: list[str] = []
         self.max_steps = max_steps
         self.patience = patience
@@ -82,6 +85,8 @@ class ShapeGuard:
                 return self._drop(line, "repeats a line of this answer")
             if repeats(n, self.earlier):
                 return self._drop(line, "repeats an earlier answer")
+            if repeats(n, self.example):
+                return self._drop(line, "copies the prompt's example")
         if _STEP.match(line) and n:
             if self.steps >= self.max_steps:
                 return self._drop(line, f"a step past the {self.max_steps} asked for")

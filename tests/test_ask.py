@@ -70,7 +70,8 @@ def test_the_system_message_is_identical_across_questions_so_the_server_can_cach
 
 
 def test_history_is_replayed_verbatim_before_the_new_turn_in_full_mode(index):
-    model = RecordingChatModel(replies=["First answer [1].", "Second answer [1]."])
+    model = RecordingChatModel(replies=["You want to keep her informed.\n- Send a short weekly update. [1]",
+                                        "You want a useful update.\n- Put progress and blockers first. [1]"])
     chain = make_chain(index, model, history_mode="full")
     hits, answer = run(chain, "How often should I update my boss?")
     turn = Turn("How often should I update my boss?", chain.user_message("How often should I update my boss?", hits), answer, hits)
@@ -85,7 +86,7 @@ def test_history_is_replayed_verbatim_before_the_new_turn_in_full_mode(index):
 def test_long_history_is_trimmed_oldest_first_to_fit_the_context(index):
     model = RecordingChatModel()
     chain = make_chain(index, model, context_tokens=4096, answer_tokens=512, history_mode="full")
-    long_turns = [Turn(f"question {i}", f"question {i} " + "x" * 1500, f"answer {i}", []) for i in range(10)]
+    long_turns = [Turn(f"question {i}", f"question {i} " + "x" * 900, f"answer {i}", []) for i in range(10)]
     run(chain, "What now?", long_turns)
     sent = model.calls[0]
     total = sum(estimate_tokens(str(m.content)) for m in sent)
@@ -236,12 +237,12 @@ def test_a_you_could_say_line_that_falls_into_a_myth_is_written_again(index, emb
     from coach.detector import Detector
 
     model = RecordingChatModel(replies=[
-        'You could say: "I\'m so sorry to bother you again, it\'s probably nothing really."',
+        'You found a mistake.\n- Tell her today. [1]\nYou could say: "I\'m so sorry to bother you again, it\'s probably nothing really."',
         "I found an error in the report this morning; I have a fix ready and need ten minutes today to agree it.",
     ])
     chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
     _, text = run(chain, "I found a mistake in my report, what do I say?")
-    assert text.startswith('You could say: "I found an error in the report this morning')
+    assert 'You could say: "I found an error in the report this morning' in text and "so sorry" not in text
     assert "myth-fear" in model.calls[1][-1].content
 
 
@@ -362,3 +363,17 @@ def test_the_echo_measure_counts_lines_said_again_in_later_answers():
     second = ("You are scared after a missed deadline.\n- Listen to her feedback and adjust your priorities "
               "accordingly. [2]\n- Tell her yourself, before she hears it from someone else. [1]")
     assert echo_rate([first, second]) == (1, 3) and echo_rate([first]) == (0, 0)
+
+
+def test_the_worked_example_copied_is_not_shown_and_a_paragraph_to_say_is_written_again(index, embeddings):
+    from coach.detector import Detector
+
+    prompt = load_prompt("ask", REPO_DIR / "prompts")
+    copied = "\n".join(prompt.example.splitlines()[2:])  # the example's answer, word for word
+    paragraph = 'You missed the deadline.\n- Tell her today. [1]\nYou could say: "' + "I missed it and " * 20 + 'sorry."'
+    model = RecordingChatModel(replies=[copied, paragraph, "I missed Friday's deadline; the report comes Tuesday."])
+    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    _, text = run(chain, "How do I tell my boss I missed a deadline?")
+    assert "Olu" not in text and "vendor contracts" not in text and chain.retried
+    assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report comes Tuesday."')
+    assert "words long" in model.calls[2][-1].content
