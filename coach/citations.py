@@ -7,6 +7,11 @@ line; a line no source supports loses its citation and is marked as general advi
 not the whole source: a card's whole text dilutes the one sentence a line paraphrases.) The floor
 is chosen on the playbook itself (`coach train citations`): it keeps 90% of the cards' sentences
 against the closest other sentence of their own card.
+
+Among the sources that clear the floor, a line cites the one with the best support plus
+`relevance_weight` times the source's similarity to the question: a generic line ("send a weekly
+update") is close to several cards, and the one the question is about is the one to cite. The
+weight is chosen on answers to the older, non-blind question set (`bench/tune_citations.py`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ def load_threshold(path: Path = THRESHOLD_FILE) -> float:
         return DEFAULT_THRESHOLD
 
 
+def load_relevance_weight(path: Path = THRESHOLD_FILE) -> float:
+    try:
+        return float(json.loads(path.read_text()).get("relevance_weight", 0.0))
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+
+
 @dataclass
 class LineCheck:
     """What the check did to one line."""
@@ -59,10 +71,12 @@ class LineCheck:
 class CitationChecker:
     """Check the lines of one answer against the sources retrieved for its question."""
 
-    def __init__(self, embeddings: MiniLMEmbeddings, sources: list[Hit], threshold: float | None = None) -> None:
+    def __init__(self, embeddings: MiniLMEmbeddings, sources: list[Hit], threshold: float | None = None,
+                 relevance_weight: float | None = None) -> None:
         self.embeddings = embeddings
         self.sources = sources
         self.threshold = load_threshold() if threshold is None else threshold
+        self.relevance_weight = load_relevance_weight() if relevance_weight is None else relevance_weight
         self._vectors = None
         self._owner: np.ndarray | None = None
         if sources:
@@ -79,10 +93,11 @@ class CitationChecker:
                 line = _ANY_MARK.sub("", line).rstrip() + f" {GENERAL}"
             self.lines.append(LineCheck(line, line, cited))
             return line
-        claim = _BULLET.sub("", _ANY_MARK.sub("", line)).strip(" *_")
-        sims = self._vectors @ self.embeddings.embed([claim])[0]
-        top = int(np.argmax(sims))
-        best, similarity = int(self._owner[top]), float(sims[top])
+        support = self.support(line)
+        ranked = support + self.relevance_weight * np.array([h.score for h in self.sources])
+        ranked[support < self.threshold] = -np.inf
+        best = int(np.argmax(ranked))
+        similarity = float(support[best])
         body = _MARK.sub("", line).rstrip()
         if similarity >= self.threshold:
             shown, kept = f"{body} [{best + 1}]", best + 1
@@ -90,6 +105,14 @@ class CitationChecker:
             shown, kept = f"{body} {GENERAL}", None
         self.lines.append(LineCheck(line, shown, cited, kept, similarity))
         return shown
+
+    def support(self, line: str) -> np.ndarray:
+        """For each source, the similarity of its closest sentence to the line's claim."""
+        claim = _BULLET.sub("", _ANY_MARK.sub("", line)).strip(" *_")
+        sims = self._vectors @ self.embeddings.embed([claim])[0]
+        out = np.full(len(self.sources), -1.0)
+        np.maximum.at(out, self._owner, sims)
+        return out
 
     def stream(self, tokens: Iterator[str]) -> Iterator[str]:
         """Re-emit a token stream a checked line at a time, so a wrong number is never on screen."""
@@ -127,6 +150,11 @@ def choose_threshold(embeddings: MiniLMEmbeddings, cards) -> dict:
 
 
 def train(embeddings: MiniLMEmbeddings, cards, out: Path = THRESHOLD_FILE) -> dict:
+    """Choose the floor again; the relevance weight (bench/tune_citations.py) is kept as it was."""
     report = choose_threshold(embeddings, cards)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    try:
+        kept = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith("relevance_weight")}
+    except (OSError, ValueError):
+        kept = {}
+    out.write_text(json.dumps({**report, **kept}, indent=2) + "\n")
     return report

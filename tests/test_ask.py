@@ -377,3 +377,19 @@ def test_the_worked_example_copied_is_not_shown_and_a_paragraph_to_say_is_writte
     assert "Olu" not in text and "vendor contracts" not in text and chain.retried
     assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report comes Tuesday."')
     assert "words long" in model.calls[2][-1].content
+
+
+def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embeddings):
+    from coach.citations import CitationChecker
+
+    updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.20,
+                  "Send your boss a short weekly update on progress and problems.")
+    fear = Hit("playbook", "myth", "myth-fear", "Fear of the boss", "b.md", 0.70,
+               "Tell your boss about a mistake early instead of hiding it. Send your boss a short update on what went wrong.")
+    line = "- Send your boss a short weekly update. [1]"
+    by_support = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=0.0)
+    by_both = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=1.0)
+    assert by_support.check(line).endswith("[1]") and by_both.check(line).endswith("[2]")
+    # A source below the floor is never cited, however relevant to the question.
+    unrelated = Hit("playbook", "myth", "myth-fear", "Fear", "c.md", 0.99, "Courage grows with practice in small steps.")
+    assert CitationChecker(embeddings, [updates, unrelated], threshold=0.4, relevance_weight=5.0).check(line).endswith("[1]")
