@@ -26,7 +26,7 @@ from coach.citations import THRESHOLD_FILE, CitationChecker  # noqa: E402
 from coach.store import Hit  # noqa: E402
 
 CACHE = ROOT / "bench" / "results" / "citation-dev-answers.json"
-WEIGHTS = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
+WEIGHTS = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0]
 
 
 def collect() -> list[dict]:

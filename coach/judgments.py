@@ -117,8 +117,9 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         if not args.echo_only:
             figures["answers"] = evaluate.evaluate_answers(rt, questions, args.workspace, progress)
             print(file=sys.stderr)
-        figures["echo"] = evaluate.evaluate_echo(rt, chats, args.workspace, progress)
-        print(file=sys.stderr)
+        if not args.no_echo:
+            figures["echo"] = evaluate.evaluate_echo(rt, chats, args.workspace, progress)
+            print(file=sys.stderr)
         if not args.json:
             if "answers" in figures:
                 a = figures["answers"]
@@ -130,10 +131,11 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                 print(f"  shape: lines dropped in {a['lines_dropped_in']} answers, written twice {a['written_twice']}, "
                       f"no good answer {a['no_good_answer']}, with a line to say {a['with_a_line_to_say']} "
                       f"of {a['questions']}")
-            e = figures["echo"]
-            print(f"Echo over {e['chats']} five-question chats: {e['echoed_lines']} of {e['lines']} answer lines "
-                  f"repeated from an earlier answer ({e['echo_rate']:.0%}; as the model wrote them: "
-                  f"{e['raw_echoed_lines']} of {e['raw_lines']}, {e['raw_echo_rate']:.0%})")
+            e = figures.get("echo")
+            if e:
+                print(f"Echo over {e['chats']} five-question chats: {e['echoed_lines']} of {e['lines']} answer lines "
+                      f"repeated from an earlier answer ({e['echo_rate']:.0%}; as the model wrote them: "
+                      f"{e['raw_echoed_lines']} of {e['raw_lines']}, {e['raw_echo_rate']:.0%})")
     if args.what == "scope":
         figures = evaluate.evaluate_scope(rt.scope, evaluate.ask_questions(evaluate.ASK_BLIND))
         if not args.json:
