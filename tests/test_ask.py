@@ -393,3 +393,14 @@ def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embe
     # A source below the floor is never cited, however relevant to the question.
     unrelated = Hit("playbook", "myth", "myth-fear", "Fear", "c.md", 0.99, "Courage grows with practice in small steps.")
     assert CitationChecker(embeddings, [updates, unrelated], threshold=0.4, relevance_weight=5.0).check(line).endswith("[1]")
+
+
+def test_training_the_citation_floor_again_keeps_the_chosen_relevance_weight(embeddings, tmp_path):
+    import json
+
+    from coach.citations import load_relevance_weight, train
+
+    out = tmp_path / "citations.json"
+    out.write_text(json.dumps({"threshold": 0.1, "relevance_weight": 7.0}))
+    report = train(embeddings, load_cards(REPO_DIR / "knowledge")[0], out)
+    assert json.loads(out.read_text())["threshold"] == report["threshold"] and load_relevance_weight(out) == 7.0
