@@ -23,6 +23,13 @@ def make_chain(index, model, **kwargs) -> AskChain:
     return AskChain(model, index, cards, load_prompt("ask", REPO_DIR / "prompts"), **kwargs)
 
 
+def checked_chain(index, model, embeddings) -> AskChain:
+    """A chain whose "You could say" line is checked by the detector and written again by ask_say."""
+    from coach.detector import Detector
+
+    return make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+
+
 def run(chain, question, history=None):
     pieces = list(chain.stream(question, history))
     hits = [p for p in pieces if isinstance(p, Hit)]
@@ -234,13 +241,11 @@ def test_a_wrong_number_is_never_streamed_before_it_is_fixed(index):
 
 
 def test_a_you_could_say_line_that_falls_into_a_myth_is_written_again(index, embeddings):
-    from coach.detector import Detector
-
     model = RecordingChatModel(replies=[
         'You found a mistake.\n- Tell her today. [1]\nYou could say: "I\'m so sorry to bother you again, it\'s probably nothing really."',
         "I found an error in the report this morning; I have a fix ready and need ten minutes today to agree it.",
     ])
-    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    chain = checked_chain(index, model, embeddings)
     _, text = run(chain, "I found a mistake in my report, what do I say?")
     assert 'You could say: "I found an error in the report this morning' in text and "so sorry" not in text
     assert "myth-fear" in model.calls[1][-1].content
@@ -303,13 +308,11 @@ def test_steps_past_four_are_not_shown(index):
 
 
 def test_an_answer_without_a_line_to_say_gets_one_written_and_checked(index, embeddings):
-    from coach.detector import Detector
-
     model = RecordingChatModel(replies=[
         "You missed the Friday deadline.\n- Tell her today, with the new date. [1]",
         "I missed Friday's deadline; the report will be ready on Tuesday, and I need your call on scope.",
     ])
-    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    chain = checked_chain(index, model, embeddings)
     _, text = run(chain, "How do I tell my boss I missed a deadline?")
     assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report will be ready on '
                                   'Tuesday, and I need your call on scope."')
@@ -366,13 +369,11 @@ def test_the_echo_measure_counts_lines_said_again_in_later_answers():
 
 
 def test_the_worked_example_copied_is_not_shown_and_a_paragraph_to_say_is_written_again(index, embeddings):
-    from coach.detector import Detector
-
     prompt = load_prompt("ask", REPO_DIR / "prompts")
     copied = "\n".join(prompt.example.splitlines()[2:])  # the example's answer, word for word
     paragraph = 'You missed the deadline.\n- Tell her today. [1]\nYou could say: "' + "I missed it and " * 20 + 'sorry."'
     model = RecordingChatModel(replies=[copied, paragraph, "I missed Friday's deadline; the report comes Tuesday."])
-    chain = make_chain(index, model, detector=Detector(embeddings), say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    chain = checked_chain(index, model, embeddings)
     _, text = run(chain, "How do I tell my boss I missed a deadline?")
     assert "Olu" not in text and "vendor contracts" not in text and chain.retried
     assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report comes Tuesday."')
