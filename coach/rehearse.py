@@ -80,6 +80,11 @@ class Coach:
     def boss(self) -> str:
         return self.profile.name or "Your superior"
 
+    @property
+    def boss_in_text(self) -> str:
+        """The superior as named inside a sentence: their name, or "your superior"."""
+        return self.profile.name or "your superior"
+
     def state(self, r: Rehearsal) -> TrackerState:
         """The tracker's state after the person's turns so far (decided turn by turn, deterministic).
 

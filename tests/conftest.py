@@ -66,6 +66,34 @@ def wait_for_port(port: int, proc, what: str, seconds: float = 90) -> None:
     pytest.fail(f"{what} did not start")
 
 
+@pytest.fixture(scope="session")
+def saved_prefix(tmp_path_factory) -> Path:
+    """The Ask prompt's stable prefix, evaluated once by the tiny model and saved, as a first start saves it.
+
+    Tests that start the app or the CLI seed their fresh data directory with it (`seed_prefix`), so they
+    run as a user's second start does: the prefix is restored, not evaluated again (about 25 s of the
+    two CPU cores each, competing with the test). The first start itself, evaluation and saving, is
+    tested in test_local_model with an unseeded directory.
+    """
+    from coach.runtime import Runtime
+
+    data = tmp_path_factory.mktemp("prefix")
+    settings = Settings(COACH_DATA_DIR=data, COACH_MODEL=str(tiny_model_path()), COACH_CONTEXT_TOKENS=4096,
+                        COACH_BACKEND="local")
+    with Runtime(settings) as rt:
+        rt.start_model(background=False)
+        assert rt.warm_up() == "evaluated"
+    assert list(settings.kv_cache_dir.glob("*.bin")), "the warm-up saved no prefix"
+    return settings.kv_cache_dir
+
+
+def seed_prefix(saved: Path, data_dir: Path) -> None:
+    """Put the saved Ask prefix in a test's data directory, as an earlier start would have left it."""
+    import shutil
+
+    shutil.copytree(saved, data_dir / "kv-cache", dirs_exist_ok=True)
+
+
 @pytest.fixture
 def knowledge_dir() -> Path:
     return REPO_DIR / "knowledge"
@@ -75,7 +103,8 @@ APP = str(REPO_DIR / "app.py")
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch):
+def app_env(tmp_path, monkeypatch, saved_prefix):
+    seed_prefix(saved_prefix, tmp_path / "data")
     monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
     monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")

@@ -174,7 +174,7 @@ def test_rehearse_page_plays_the_superior_and_survives_a_reload(app_env):
     assert "Hi, the API team slipped and Friday is at risk." in texts and len(texts) == 3
     # The meter shows progress without revealing the concerns.
     [meter] = again.get("progress")
-    assert meter.proto.text == "0 of 3 of Your superior's concerns met"
+    assert meter.proto.text == "0 of 3 of your superior's concerns met"
 
 
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from coach.settings import REPO_DIR
-from tests.conftest import free_port, tiny_model_path, wait_for_port
+from tests.conftest import free_port, seed_prefix, tiny_model_path, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def app_url(tmp_path):
+def app_url(tmp_path, saved_prefix):
+    seed_prefix(saved_prefix, tmp_path / "data")
     env = {
         **os.environ,
         "COACH_DATA_DIR": str(tmp_path / "data"),
@@ -74,8 +75,9 @@ def page(app_url):
         browser.close()
 
 
-def send(page, text: str) -> None:
-    box = page.locator("[data-testid=stChatInputTextArea]")
+def send(page, text: str, placeholder: str = "") -> None:
+    """Type into the chat input (the one with this placeholder, if given) and send."""
+    box = page.get_by_placeholder(placeholder) if placeholder else page.locator("[data-testid=stChatInputTextArea]")
     box.fill(text)
     box.press("Enter")
 
@@ -122,8 +124,8 @@ def test_a_rehearsal_started_from_a_sentence_runs_two_turns_and_ends_with_a_debr
     expect(page.get_by_text("Sure, let's talk. What's on your mind?")).to_be_visible(timeout=60_000)
     for turn in ("I'd like to talk about a promotion to senior analyst.",
                  "Since Daniel left I've run the billing migration, which cut invoice errors by 30%."):
-        expect(page.get_by_placeholder("What do you say to your superior?")).to_be_visible(timeout=60_000)
-        send(page, turn)
+        expect(page.get_by_placeholder("What do you say to your superior?", exact=True)).to_be_visible(timeout=60_000)
+        send(page, turn, "What do you say to your superior?")
         expect(page.get_by_text(turn)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("concerns met", exact=False)).to_be_visible(timeout=120_000)
     page.get_by_role("button", name="End and get my debrief").click()

@@ -131,7 +131,7 @@ def show_rehearse(turn: Turn, seq: int, active: bool) -> None:
         show_lines(rehearsal, coach.boss)
         st.session_state["chat-rehearsal"] = (coach, rehearsal, seq)
     else:
-        with st.expander(f"The conversation with {coach.boss}", expanded=rehearsal.ended is None):
+        with st.expander(f"The conversation with {coach.boss_in_text}", expanded=rehearsal.ended is None):
             show_lines(rehearsal, coach.boss)
         if rehearsal.ended:
             show_debrief(rehearsal)
@@ -240,10 +240,11 @@ for seq, turn in enumerate(turns, 1):
 running = st.session_state.get("chat-rehearsal")
 if running:
     coach, rehearsal, seq = running
-    placeholder = f"What do you say to {coach.boss}?"
+    placeholder = f"What do you say to {coach.boss_in_text}?"
 else:
     placeholder = "Ask a question, paste a draft, or say \"let's practise…\""
-text = st.chat_input(placeholder)
+# One keyed input whose placeholder changes: while a rerun swaps modes, the page never shows two.
+text = st.chat_input(placeholder, key="chat-input")
 
 if running:
     if text:

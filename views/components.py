@@ -127,7 +127,7 @@ def say(coach, rehearsal, store, text: str) -> None:
 def rehearsal_controls(coach, rehearsal, store, space, key: str) -> bool:
     """The meter, Hint and End for a running rehearsal; True when it was just ended."""
     state = coach.state(rehearsal)
-    st.progress(state.met / len(state.concerns), text=state.meter(coach.boss))
+    st.progress(state.met / len(state.concerns), text=state.meter(coach.boss_in_text))
     if state.closed:
         st.warning(f"{coach.boss} has closed the meeting: a busy superior needs the point and the ask early. "
                    "End it to see the debrief.", icon=":material/timer_off:")

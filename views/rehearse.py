@@ -53,7 +53,7 @@ st.markdown(f"### {sc.title}")
 st.caption(f"{coach.boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 
 # Called at the top level, the input is pinned to the bottom of the page, below the conversation.
-text = st.chat_input(f"What do you say to {coach.boss}?") if rehearsal.ended is None else None
+text = st.chat_input(f"What do you say to {coach.boss_in_text}?") if rehearsal.ended is None else None
 talk, side = st.columns([3, 2])
 with talk:
     show_lines(rehearsal, coach.boss)
