@@ -13,13 +13,15 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from tests.conftest import tiny_model_path
+def server(tmp_path_factory, saved_prefix):
+    from tests.conftest import seed_prefix, tiny_model_path
     from coach.settings import Settings
 
+    data = tmp_path_factory.mktemp("data")
+    seed_prefix(saved_prefix, data)  # as a first start left it: Ask restores the playbook's prefix
     settings = Settings(
-        COACH_DATA_DIR=tmp_path_factory.mktemp("data"), COACH_MODEL=str(tiny_model_path()),
-        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2,
+        COACH_DATA_DIR=data, COACH_MODEL=str(tiny_model_path()),
+        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2, COACH_ANSWER_TOKENS=96,  # the tiny model runs on to the cap
     )
     srv = LocalServer(settings).start(background=True)
     assert srv.state in ("starting", "ready")  # start() returns before the model is loaded
@@ -86,15 +88,15 @@ def test_a_missing_model_file_fails_the_server_with_a_clear_message(tmp_path):
     assert srv.state == "failed"
 
 
-def test_the_stable_prefix_is_saved_and_restored_by_the_next_start(tmp_path):
+def test_the_stable_prefix_is_saved_and_restored_by_the_next_start(tmp_path, saved_prefix):
     from coach.settings import Settings
-    from tests.conftest import tiny_model_path
+    from tests.conftest import seed_prefix, tiny_model_path
 
     settings = Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()),
-                        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2)
-    with Runtime(settings) as first:
-        first.start_model(background=False)
-        assert first.warm_up() == "evaluated"
+                        COACH_CONTEXT_TOKENS=4096, COACH_THREADS=2, COACH_ANSWER_TOKENS=96)
+    # The first start evaluated the prefix and saved it: the session fixture saved_prefix is that start
+    # (it asserts "evaluated" and a saved file), in a directory of its own; this one is the next start.
+    seed_prefix(saved_prefix, tmp_path)
     saved = list(settings.kv_cache_dir.glob("ask-*.bin"))
     assert len(saved) == 1
     with Runtime(settings) as second:
