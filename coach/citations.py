@@ -12,6 +12,11 @@ Among the sources that clear the floor, a line cites the one with the best suppo
 `relevance_weight` times the source's similarity to the question: a generic line ("send a weekly
 update") is close to several cards, and the one the question is about is the one to cite. The
 weight is chosen on answers to the older, non-blind question set (`bench/tune_citations.py`).
+
+A source is citable at all only if its similarity to the question is within `relevance_margin` of the
+best source of its origin (the most relevant card, the most relevant note): a line a less relevant
+source happens to support is more often wrong about where it comes from than right, so it is shown
+as general advice. The margin is chosen on the same non-blind answers.
 """
 
 from __future__ import annotations
@@ -57,6 +62,15 @@ def load_relevance_weight(path: Path = THRESHOLD_FILE) -> float:
         return 0.0
 
 
+def load_relevance_margin(path: Path = THRESHOLD_FILE) -> float:
+    """The margin below the best source of an origin within which a source is citable (inf: any)."""
+    try:
+        value = json.loads(path.read_text()).get("relevance_margin")
+        return float("inf") if value is None else float(value)
+    except (OSError, ValueError, AttributeError):
+        return float("inf")
+
+
 @dataclass
 class LineCheck:
     """What the check did to one line."""
@@ -72,11 +86,16 @@ class CitationChecker:
     """Check the lines of one answer against the sources retrieved for its question."""
 
     def __init__(self, embeddings: MiniLMEmbeddings, sources: list[Hit], threshold: float | None = None,
-                 relevance_weight: float | None = None) -> None:
+                 relevance_weight: float | None = None, relevance_margin: float | None = None) -> None:
         self.embeddings = embeddings
         self.sources = sources
         self.threshold = load_threshold() if threshold is None else threshold
         self.relevance_weight = load_relevance_weight() if relevance_weight is None else relevance_weight
+        margin = load_relevance_margin() if relevance_margin is None else relevance_margin
+        best = {}
+        for h in sources:
+            best[h.origin] = max(best.get(h.origin, h.score), h.score)
+        self.citable = np.array([h.score >= best[h.origin] - margin for h in sources], dtype=bool)
         self._vectors = None
         self._owner: np.ndarray | None = None
         if sources:
@@ -95,11 +114,11 @@ class CitationChecker:
             return line
         support = self.support(line)
         ranked = support + self.relevance_weight * np.array([h.score for h in self.sources])
-        ranked[support < self.threshold] = -np.inf
+        ranked[(support < self.threshold) | ~self.citable] = -np.inf
         best = int(np.argmax(ranked))
         similarity = float(support[best])
         body = _MARK.sub("", line).rstrip()
-        if similarity >= self.threshold:
+        if np.isfinite(ranked[best]):
             shown, kept = f"{body} [{best + 1}]", best + 1
         else:
             shown, kept = f"{body} {GENERAL}", None
@@ -150,10 +169,10 @@ def choose_threshold(embeddings: MiniLMEmbeddings, cards) -> dict:
 
 
 def train(embeddings: MiniLMEmbeddings, cards, out: Path = THRESHOLD_FILE) -> dict:
-    """Choose the floor again; the relevance weight (bench/tune_citations.py) is kept as it was."""
+    """Choose the floor again; the relevance weight and margin (bench/tune_citations.py) are kept as they were."""
     report = choose_threshold(embeddings, cards)
     try:
-        kept = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith("relevance_weight")}
+        kept = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith("relevance_")}
     except (OSError, ValueError):
         kept = {}
     out.write_text(json.dumps({**report, **kept}, indent=2) + "\n")

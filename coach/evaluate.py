@@ -290,11 +290,14 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
     fits, with_specifics, uncovered_said, uncovered = 0, 0, 0, 0
     seconds = []
     shape = Counter()
+    records = []  # each answer as written and as shown, with its sources: a checker change can be replayed
     for n, q in enumerate(questions, 1):
         chain = rt.ask_chain(workspace)
         started = time.perf_counter()
         turn = chain.ask(q["question"])
         seconds.append(time.perf_counter() - started)
+        records.append({"id": q["id"], "raw": getattr(chain, "raw_answer", turn.answer), "shown": turn.answer,
+                        "sources": [h.as_dict() for h in turn.sources]})
         shape.update(cut_off=bool(chain.guard.dropped), retried=chain.retried,
                      no_answer=chain.guard.stop and not chain.guard.steps,
                      with_say="You could say:" in turn.answer)
@@ -318,7 +321,7 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
             "uncovered_said": uncovered_said, "uncovered": uncovered,
             "lines_dropped_in": shape["cut_off"], "written_twice": shape["retried"],
             "no_good_answer": shape["no_answer"], "with_a_line_to_say": shape["with_say"],
-            "seconds_median": statistics.median(seconds) if seconds else 0.0}
+            "seconds_median": statistics.median(seconds) if seconds else 0.0, "records": records}
 
 
 def echo_rate(answers: list[str]) -> tuple[int, int]:

@@ -147,6 +147,11 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:
             evaluate.print_concession(figures)
+    if getattr(args, "save", None):
+        Path(args.save).write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+        print(f"Saved the figures and each answer to {args.save}", file=sys.stderr)
     if args.json:
+        if "answers" in figures:  # the answers themselves go to --save, not to the screen
+            figures["answers"] = {k: v for k, v in figures["answers"].items() if k != "records"}
         print(json.dumps(figures, indent=2))
     return 0

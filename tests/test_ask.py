@@ -388,20 +388,42 @@ def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embe
     fear = Hit("playbook", "myth", "myth-fear", "Fear of the boss", "b.md", 0.70,
                "Tell your boss about a mistake early instead of hiding it. Send your boss a short update on what went wrong.")
     line = "- Send your boss a short weekly update. [1]"
-    by_support = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=0.0)
-    by_both = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=1.0)
+    anyone = float("inf")  # every source citable, whatever its relevance
+    by_support = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=0.0, relevance_margin=anyone)
+    by_both = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=1.0, relevance_margin=anyone)
     assert by_support.check(line).endswith("[1]") and by_both.check(line).endswith("[2]")
     # A source below the floor is never cited, however relevant to the question.
     unrelated = Hit("playbook", "myth", "myth-fear", "Fear", "c.md", 0.99, "Courage grows with practice in small steps.")
-    assert CitationChecker(embeddings, [updates, unrelated], threshold=0.4, relevance_weight=5.0).check(line).endswith("[1]")
+    assert CitationChecker(embeddings, [updates, unrelated], threshold=0.4, relevance_weight=5.0,
+                           relevance_margin=anyone).check(line).endswith("[1]")
+
+
+def test_only_the_sources_closest_to_the_question_are_citable_one_origin_at_a_time(embeddings):
+    from coach.citations import GENERAL, CitationChecker
+
+    updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.20,
+                  "Send your boss a short weekly update on progress and problems.")
+    fear = Hit("playbook", "myth", "myth-fear", "Owning mistakes", "b.md", 0.70,
+               "Admit a mistake early instead of hiding it.")
+    note = Hit("note", "note", "", "dana.md", "dana.md", 0.30, "Dana reads her email before nine and likes bullet points.")
+    checker = CitationChecker(embeddings, [updates, fear, note], threshold=0.4, relevance_weight=0.0,
+                              relevance_margin=0.1)
+    # Supported only by a card far less relevant to the question than the best one: general advice.
+    assert checker.check("- Send your boss a short weekly update. [1]").endswith(GENERAL)
+    assert checker.check("- Own the mistake early; do not hide it. [1]").endswith("[2]")
+    # The best note is citable though a card is closer to the question: notes compete among themselves.
+    assert checker.check("- Email Dana before nine, in bullet points. [2]").endswith("[3]")
+    wider = CitationChecker(embeddings, [updates, fear, note], threshold=0.4, relevance_weight=0.0, relevance_margin=0.5)
+    assert wider.check("- Send your boss a short weekly update. [1]").endswith("[1]")
 
 
 def test_training_the_citation_floor_again_keeps_the_chosen_relevance_weight(embeddings, tmp_path):
     import json
 
-    from coach.citations import load_relevance_weight, train
+    from coach.citations import load_relevance_margin, load_relevance_weight, train
 
     out = tmp_path / "citations.json"
-    out.write_text(json.dumps({"threshold": 0.1, "relevance_weight": 7.0}))
+    out.write_text(json.dumps({"threshold": 0.1, "relevance_weight": 7.0, "relevance_margin": 0.05}))
     report = train(embeddings, load_cards(REPO_DIR / "knowledge")[0], out)
     assert json.loads(out.read_text())["threshold"] == report["threshold"] and load_relevance_weight(out) == 7.0
+    assert load_relevance_margin(out) == 0.05
