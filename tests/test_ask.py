@@ -427,3 +427,26 @@ def test_training_the_citation_floor_again_keeps_the_chosen_relevance_weight(emb
     report = train(embeddings, load_cards(REPO_DIR / "knowledge")[0], out)
     assert json.loads(out.read_text())["threshold"] == report["threshold"] and load_relevance_weight(out) == 7.0
     assert load_relevance_margin(out) == 0.05
+
+
+def test_the_ask_evaluation_keeps_each_answer_as_written_and_shown_with_its_sources(settings):
+    """`coach eval ask --save`: a later change to the citation check can be replayed on the same answers."""
+    from coach.evaluate import citation_counts, evaluate_answers
+    from coach.runtime import Runtime
+
+    reply = ("You are afraid to tell your boss about the slip.\n- Tell her early, with a fix. [1]\n"
+             "- Say what you will do next time. [3]\nYou could say: \"The API slipped; here is my plan.\"")
+    questions = [{"id": "q1", "question": "How do I tell my boss I slipped on the API work?",
+                  "topics": ["myth-fear"], "specifics": ["API"], "covered": True},
+                 {"id": "q2", "question": "What should I cook for dinner?", "topics": [], "specifics": [],
+                  "covered": False}]
+    with Runtime(settings, model=RecordingChatModel(replies=[reply])) as rt:
+        figures = evaluate_answers(rt, questions)
+    records = figures["records"]
+    assert [r["id"] for r in records] == ["q1", "q2"]
+    assert all(r["raw"] and r["shown"] and r["sources"] for r in records)
+    assert set(records[0]["sources"][0]) >= {"origin", "topic", "score", "text"}
+    # The figures are the records' own: the first question's shown citations, counted again.
+    sources = [Hit(**h) for h in records[0]["sources"]]
+    assert figures["citations"] == citation_counts(records[0]["shown"], sources, ["myth-fear"])[1]
+    assert figures["questions"] == 2 and figures["uncovered"] == 1
