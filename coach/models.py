@@ -10,13 +10,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Callable, Iterator, Literal
 
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
 from coach.errors import CoachError, ConfigError, ModelFileError, ModelUnavailable
 from coach.settings import Settings
+
+if TYPE_CHECKING:  # the client loads with the first model built: commands without a model skip it (1.5 s)
+    from langchain_openai import ChatOpenAI
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,8 @@ class LocalServer:
 
 def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenAI:
     """Build the chat model for the configured backend; local needs its server's base_url."""
+    from langchain_openai import ChatOpenAI
+
     common = dict(
         temperature=settings.temperature,
         max_tokens=settings.answer_tokens,
@@ -310,6 +314,7 @@ def structured(model, schema: type[BaseModel], messages: list, retries: int = 1,
     Invalid output is retried `retries` times, then raised as MalformedOutput: never half-parsed.
     """
     import openai
+    from langchain_openai import ChatOpenAI
 
     llm = model
     if isinstance(model, ChatOpenAI):

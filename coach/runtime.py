@@ -5,18 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
-
-from coach.ask import AskChain
 from coach.errors import CoachError, ConfigError
 from coach.embeddings import MiniLMEmbeddings
 from coach.knowledge import Card, CardProblem, load_cards
-from coach.models import LocalServer, chat_model
 from coach.prompts import load_prompt
 from coach.settings import Settings
 from coach.store import KnowledgeIndex, SyncReport, make_client, move_aside
 from coach.workspace import Workspace, check_workspace
+
+if TYPE_CHECKING:  # the model client and the chains load on first use: `coach notes list` needs neither
+    from langchain_core.language_models import BaseChatModel
+
+    from coach.ask import AskChain
+    from coach.models import LocalServer
 
 
 class Runtime:
@@ -124,6 +127,8 @@ class Runtime:
             return
         with self._lock:
             if self.server is None:
+                from coach.models import LocalServer
+
                 self.server = LocalServer(self.settings)
         self.server.start(background=background)
         if warm:
@@ -199,6 +204,8 @@ class Runtime:
         if self.settings.backend == "local":
             self.start_model()
             base_url = self.server.wait()
+        from coach.models import chat_model
+
         return chat_model(self.settings, base_url, **overrides)
 
     def ask_chain(self, workspace: str | None = None) -> AskChain:
@@ -217,6 +224,8 @@ class Runtime:
     def _ask_chain(self, workspace: "str | Workspace | None", shared_only: bool = False) -> AskChain:
         """The Ask chain of a workspace; shared_only: of no workspace (no notes, no profile), whose
         prompt prefix every workspace shares; it needs no user, so it warms up with accounts on too."""
+        from coach.ask import AskChain
+
         index = self.index
         space = None if shared_only else self.workspace(workspace)
         return AskChain(
