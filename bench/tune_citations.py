@@ -1,14 +1,14 @@
-"""Choose the citation checker's relevance weight and margin on answers to the older, non-blind question set.
+"""Choose the citation checker's relevance weight and cite_top on answers to the older, non-blind question set.
 
     .venv/bin/python bench/tune_citations.py [--write]
 
 Asks each question of tests/data/retrieval_questions.yaml (27 questions, one topic each; it is not
 an evaluation set) with the default model, keeps every line the model cited, and replays the
-checker over those lines with each weight, then each margin: the precision (the cited card is the
-question's topic) and the share of lines that keep a citation. The weight is the one with the best
-precision with every source citable; the margin the one with the best precision among those that
-keep a citation on at least MIN_KEPT of the cited lines (a margin that cites nothing is not precise,
-it is silent). The answers are cached in bench/results/, so the replay can be rerun without the
+checker over those lines with each weight, then each cite_top (how many first-ranked sources of
+an origin are citable): the precision (the cited card is the question's topic) and the share of
+lines that keep a citation. The weight is the one with the best precision with every source
+citable; cite_top the one with the best precision among those that keep a citation on at least
+MIN_KEPT of the cited lines (a rule that cites nothing is not precise, it is silent). The answers are cached in bench/results/, so the replay can be rerun without the
 model. --write stores both in coach/data/citations.json; `coach eval ask` then measures them on
 the blind questions.
 """
@@ -30,7 +30,7 @@ from coach.store import Hit  # noqa: E402
 
 CACHE = ROOT / "bench" / "results" / "citation-dev-answers.json"
 WEIGHTS = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0]
-MARGINS = [float("inf"), 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.0]
+CITE_TOPS = [None, 3, 2, 1]
 MIN_KEPT = 0.6
 
 
@@ -53,13 +53,13 @@ def collect() -> list[dict]:
     return answers
 
 
-def replay(answers: list[dict], weight: float, embeddings, margin: float = float("inf")) -> tuple[int, int, int]:
+def replay(answers: list[dict], weight: float, embeddings, cite_top: int | None = None) -> tuple[int, int, int]:
     """(lines citing the question's topic, lines keeping a citation, lines the model cited)."""
     good = kept = cited = 0
     for a in answers:
         sources = [Hit(**{k: h[k] for k in ("origin", "kind", "topic", "title", "source", "score", "text")})
                    for h in a["sources"]]
-        checker = CitationChecker(embeddings, sources, relevance_weight=weight, relevance_margin=margin)
+        checker = CitationChecker(embeddings, sources, relevance_weight=weight, cite_top=cite_top)
         for line in a["raw"].splitlines():
             if "[" not in line:
                 continue
@@ -90,22 +90,23 @@ def main() -> None:
         print(f"{w:>6}  {good / max(kept, 1):>9.3f}  {kept:>4} of {cited:<4}")
     precision, _, best, share = max(rows)
     print(f"best weight {best}: precision {precision:.3f}, {share:.0%} of cited lines keep a citation")
-    print(f"\n{'margin':>6}  {'precision':>9}  {'kept cited':>10}   (weight {best})")
+    print(f"\n{'cite_top':>8}  {'precision':>9}  {'kept cited':>10}   (weight {best})")
     rows = []
-    for m in MARGINS:
-        good, kept, cited = replay(answers, best, embeddings, m)
-        print(f"{m:>6}  {good / max(kept, 1):>9.3f}  {kept:>4} of {cited:<4}")
+    for top in CITE_TOPS:
+        good, kept, cited = replay(answers, best, embeddings, top)
+        print(f"{str(top or 'all'):>8}  {good / max(kept, 1):>9.3f}  {kept:>4} of {cited:<4}")
         if kept >= MIN_KEPT * cited:
-            rows.append((good / max(kept, 1), m, kept / max(cited, 1)))
-    m_precision, margin, m_share = max(rows)  # ties: the wider margin, which cites more
-    print(f"best margin {margin}: precision {m_precision:.3f}, {m_share:.0%} of cited lines keep a citation")
+            rows.append((good / max(kept, 1), top or 99, kept / max(cited, 1)))
+    if not rows:
+        sys.exit("No cite_top keeps a citation on enough lines; nothing chosen.")
+    t_precision, top, t_share = max(rows)  # ties: the larger cite_top, which cites more
+    top = None if top == 99 else top
+    print(f"best cite_top {top or 'all'}: precision {t_precision:.3f}, {t_share:.0%} of cited lines keep a citation")
     if args.write:
         data = json.loads(THRESHOLD_FILE.read_text())
         data.update(relevance_weight=best, relevance_weight_dev_precision=round(precision, 3),
                     relevance_weight_dev_lines=sum(1 for a in answers for line in a["raw"].splitlines() if "[" in line),
-                    relevance_margin=None if margin == float("inf") else margin,
-                    relevance_margin_dev_precision=round(m_precision, 3),
-                    relevance_margin_dev_kept=round(m_share, 3))
+                    cite_top=top, cite_top_dev_precision=round(t_precision, 3), cite_top_dev_kept=round(t_share, 3))
         THRESHOLD_FILE.write_text(json.dumps(data, indent=2) + "\n")
 
 

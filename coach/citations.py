@@ -13,10 +13,10 @@ Among the sources that clear the floor, a line cites the one with the best suppo
 update") is close to several cards, and the one the question is about is the one to cite. The
 weight is chosen on answers to the older, non-blind question set (`bench/tune_citations.py`).
 
-A source is citable at all only if its similarity to the question is within `relevance_margin` of the
-best source of its origin (the most relevant card, the most relevant note): a line a less relevant
-source happens to support is more often wrong about where it comes from than right, so it is shown
-as general advice. The margin is chosen on the same non-blind answers.
+A source is citable at all only if retrieval ranked it among the first `cite_top` of its origin
+(cards, notes), in the order the sources are listed: a line that only a less relevant source
+happens to support is more often wrong about where it comes from than right, so it is shown as
+general advice. `cite_top` is chosen on the same non-blind answers.
 """
 
 from __future__ import annotations
@@ -62,13 +62,13 @@ def load_relevance_weight(path: Path = THRESHOLD_FILE) -> float:
         return 0.0
 
 
-def load_relevance_margin(path: Path = THRESHOLD_FILE) -> float:
-    """The margin below the best source of an origin within which a source is citable (inf: any)."""
+def load_cite_top(path: Path = THRESHOLD_FILE) -> int | None:
+    """How many of each origin's first-ranked sources are citable (None: all of them)."""
     try:
-        value = json.loads(path.read_text()).get("relevance_margin")
-        return float("inf") if value is None else float(value)
-    except (OSError, ValueError, AttributeError):
-        return float("inf")
+        value = json.loads(path.read_text()).get("cite_top")
+        return None if value is None or int(value) < 1 else int(value)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 @dataclass
@@ -86,16 +86,20 @@ class CitationChecker:
     """Check the lines of one answer against the sources retrieved for its question."""
 
     def __init__(self, embeddings: MiniLMEmbeddings, sources: list[Hit], threshold: float | None = None,
-                 relevance_weight: float | None = None, relevance_margin: float | None = None) -> None:
+                 relevance_weight: float | None = None, cite_top: int | None | str = "saved") -> None:
+        """sources: in retrieval order, best first within each origin; cite_top: see the module's
+        docstring ("saved": the chosen value; None: every source is citable)."""
         self.embeddings = embeddings
         self.sources = sources
         self.threshold = load_threshold() if threshold is None else threshold
         self.relevance_weight = load_relevance_weight() if relevance_weight is None else relevance_weight
-        margin = load_relevance_margin() if relevance_margin is None else relevance_margin
-        best = {}
+        top = load_cite_top() if cite_top == "saved" else cite_top
+        rank: dict[str, int] = {}
+        citable = []
         for h in sources:
-            best[h.origin] = max(best.get(h.origin, h.score), h.score)
-        self.citable = np.array([h.score >= best[h.origin] - margin for h in sources], dtype=bool)
+            rank[h.origin] = rank.get(h.origin, 0) + 1
+            citable.append(top is None or rank[h.origin] <= top)
+        self.citable = np.array(citable, dtype=bool)
         self._vectors = None
         self._owner: np.ndarray | None = None
         if sources:
@@ -169,10 +173,10 @@ def choose_threshold(embeddings: MiniLMEmbeddings, cards) -> dict:
 
 
 def train(embeddings: MiniLMEmbeddings, cards, out: Path = THRESHOLD_FILE) -> dict:
-    """Choose the floor again; the relevance weight and margin (bench/tune_citations.py) are kept as they were."""
+    """Choose the floor again; the relevance weight and cite_top (bench/tune_citations.py) are kept as they were."""
     report = choose_threshold(embeddings, cards)
     try:
-        kept = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith("relevance_")}
+        kept = {k: v for k, v in json.loads(out.read_text()).items() if k.startswith(("relevance_", "cite_top"))}
     except (OSError, ValueError):
         kept = {}
     out.write_text(json.dumps({**report, **kept}, indent=2) + "\n")

@@ -358,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chats", help="ask: a YAML list of five-question chats to measure echo on instead")
     evaluate.add_argument("--echo-only", action="store_true", help="ask: only the echo measure")
     evaluate.add_argument("--no-echo", action="store_true", help="ask: only the questions, not the chats")
+    evaluate.add_argument("--replay", metavar="FILE", help="ask: re-check the citations of answers saved with "
+                                                          "--save by the current checker; no model runs")
     evaluate.add_argument("--save", metavar="FILE", help="also write the figures as JSON to FILE (ask: with each "
                                                         "answer as written and shown, and its sources)")
     evaluate.add_argument("--every", type=int, default=1,

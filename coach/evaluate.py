@@ -296,8 +296,8 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
         started = time.perf_counter()
         turn = chain.ask(q["question"])
         seconds.append(time.perf_counter() - started)
-        records.append({"id": q["id"], "raw": getattr(chain, "raw_answer", turn.answer), "shown": turn.answer,
-                        "sources": [h.as_dict() for h in turn.sources]})
+        records.append({"id": q["id"], "question": q["question"], "raw": getattr(chain, "raw_answer", turn.answer),
+                        "shown": turn.answer, "sources": [vars(h).copy() for h in turn.sources]})
         shape.update(cut_off=bool(chain.guard.dropped), retried=chain.retried,
                      no_answer=chain.guard.stop and not chain.guard.steps,
                      with_say="You could say:" in turn.answer)
@@ -322,6 +322,33 @@ def evaluate_answers(rt, questions: list[dict], workspace: str | None = None, pr
             "lines_dropped_in": shape["cut_off"], "written_twice": shape["retried"],
             "no_good_answer": shape["no_answer"], "with_a_line_to_say": shape["with_say"],
             "seconds_median": statistics.median(seconds) if seconds else 0.0, "records": records}
+
+
+def replay_citations(embeddings, records: list[dict], questions: list[dict]) -> dict:
+    """Citation precision of saved answers (`coach eval ask --save`) re-checked by the current checker.
+
+    Each shown line that carried a citation, or lost one (general advice), is checked again as the
+    model's cited line; no model runs, so a change to the checker is measured on the same answers.
+    """
+    from coach.citations import GENERAL, CitationChecker
+    from coach.store import Hit
+
+    by_id = {q["id"]: q for q in questions}
+    good = total = answered = 0
+    for r in records:
+        q = by_id.get(r["id"])
+        if q is None or not q["covered"]:
+            continue
+        answered += 1
+        sources = [Hit(**h) for h in r["sources"]]
+        checker = CitationChecker(embeddings, sources)
+        shown = []
+        for line in r["shown"].splitlines():
+            body = _CITE.sub("", line.replace(GENERAL, "")).rstrip()
+            shown.append(checker.check(f"{body} [1]") if body != line.rstrip() else line)
+        g, t = citation_counts("\n".join(shown), sources, q["topics"])
+        good, total = good + g, total + t
+    return {"answers": answered, "citation_precision": good / max(total, 1), "citations": total}
 
 
 def echo_rate(answers: list[str]) -> tuple[int, int]:

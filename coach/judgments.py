@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from coach.errors import InputError
 from coach.runtime import Runtime
 
 
@@ -104,7 +105,18 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                 f = figures[name]
                 print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f} over {f['questions']} covered questions; "
                       f"missed: {', '.join(f['missed']) or 'none'}")
-    if args.what == "ask":
+    if args.what == "ask" and args.replay:
+        try:
+            saved = json.loads(Path(args.replay).read_text(encoding="utf-8"))["answers"]["records"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"Cannot replay {args.replay} ({exc.__class__.__name__}).",
+                             "Give a file written by `coach eval ask --save`.") from None
+        figures["replay"] = evaluate.replay_citations(rt.embeddings, saved, evaluate.ask_questions(evaluate.ASK_BLIND))
+        if not args.json:
+            f = figures["replay"]
+            print(f"Replayed {f['answers']} saved answers with the current citation check: citation precision "
+                  f"{f['citation_precision']:.2f} over {f['citations']} citations")
+    elif args.what == "ask":
         def progress(n, total):
             print(f"\r  {n}/{total}", end="", file=sys.stderr, flush=True)
 
@@ -148,8 +160,11 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         if not args.json:
             evaluate.print_concession(figures)
     if getattr(args, "save", None):
-        Path(args.save).write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
-        print(f"Saved the figures and each answer to {args.save}", file=sys.stderr)
+        try:
+            Path(args.save).write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+            print(f"Saved the figures to {args.save}", file=sys.stderr)
+        except OSError as exc:  # the figures are still printed below
+            print(f"Cannot write {args.save}: {exc.strerror}.", file=sys.stderr)
     if args.json:
         if "answers" in figures:  # the answers themselves go to --save, not to the screen
             figures["answers"] = {k: v for k, v in figures["answers"].items() if k != "records"}

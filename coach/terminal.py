@@ -110,7 +110,7 @@ def play(coach, rehearsal, store) -> None:
             print(f"{boss}: ", end="", flush=True)
             for piece in coach.reply(rehearsal, store, text):
                 print(piece, end="", flush=True)
-            print(f"\n  ({coach.state(rehearsal).meter(boss)})")
+            print(f"\n  ({coach.state(rehearsal).meter(coach.boss_in_text)})")
         except InputError as exc:
             print(f"\n  {exc.message} {exc.hint}")
 

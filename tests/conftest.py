@@ -73,7 +73,7 @@ def saved_prefix(tmp_path_factory) -> Path:
     Tests that start the app or the CLI seed their fresh data directory with it (`seed_prefix`), so they
     run as a user's second start does: the prefix is restored, not evaluated again (about 25 s of the
     two CPU cores each, competing with the test). The first start itself, evaluation and saving, is
-    tested in test_local_model with an unseeded directory.
+    tested here, by this fixture's own checks, and in test_local_model by a changed playbook.
     """
     from coach.runtime import Runtime
 
@@ -94,6 +94,12 @@ def seed_prefix(saved: Path, data_dir: Path) -> None:
     shutil.copytree(saved, data_dir / "kv-cache", dirs_exist_ok=True)
 
 
+def seed_if_model(request, data_dir: Path) -> None:
+    """Seed the saved prefix for a test marked `model`; others (`-m "not model"`) never load the model."""
+    if request.node.get_closest_marker("model"):
+        seed_prefix(request.getfixturevalue("saved_prefix"), data_dir)
+
+
 @pytest.fixture
 def knowledge_dir() -> Path:
     return REPO_DIR / "knowledge"
@@ -103,8 +109,8 @@ APP = str(REPO_DIR / "app.py")
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch, saved_prefix):
-    seed_prefix(saved_prefix, tmp_path / "data")
+def app_env(tmp_path, monkeypatch, request):
+    seed_if_model(request, tmp_path / "data")
     monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
     monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")

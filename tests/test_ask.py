@@ -388,45 +388,44 @@ def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embe
     fear = Hit("playbook", "myth", "myth-fear", "Fear of the boss", "b.md", 0.70,
                "Tell your boss about a mistake early instead of hiding it. Send your boss a short update on what went wrong.")
     line = "- Send your boss a short weekly update. [1]"
-    anyone = float("inf")  # every source citable, whatever its relevance
-    by_support = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=0.0, relevance_margin=anyone)
-    by_both = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=1.0, relevance_margin=anyone)
+    by_support = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=0.0, cite_top=None)
+    by_both = CitationChecker(embeddings, [updates, fear], threshold=0.4, relevance_weight=1.0, cite_top=None)
     assert by_support.check(line).endswith("[1]") and by_both.check(line).endswith("[2]")
     # A source below the floor is never cited, however relevant to the question.
     unrelated = Hit("playbook", "myth", "myth-fear", "Fear", "c.md", 0.99, "Courage grows with practice in small steps.")
     assert CitationChecker(embeddings, [updates, unrelated], threshold=0.4, relevance_weight=5.0,
-                           relevance_margin=anyone).check(line).endswith("[1]")
+                           cite_top=None).check(line).endswith("[1]")
 
 
-def test_only_the_sources_closest_to_the_question_are_citable_one_origin_at_a_time(embeddings):
+def test_only_the_first_ranked_sources_are_citable_one_origin_at_a_time(embeddings):
     from coach.citations import GENERAL, CitationChecker
 
-    updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.20,
-                  "Send your boss a short weekly update on progress and problems.")
-    fear = Hit("playbook", "myth", "myth-fear", "Owning mistakes", "b.md", 0.70,
+    fear = Hit("playbook", "myth", "myth-fear", "Owning mistakes", "b.md", 0.50,
                "Admit a mistake early instead of hiding it.")
+    updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.60,
+                  "Send your boss a short weekly update on progress and problems.")
     note = Hit("note", "note", "", "dana.md", "dana.md", 0.30, "Dana reads her email before nine and likes bullet points.")
-    checker = CitationChecker(embeddings, [updates, fear, note], threshold=0.4, relevance_weight=0.0,
-                              relevance_margin=0.1)
-    # Supported only by a card far less relevant to the question than the best one: general advice.
+    # Retrieval ranked fear first (its score alone is lower: ranking also weighs the card's questions).
+    checker = CitationChecker(embeddings, [fear, updates, note], threshold=0.4, relevance_weight=0.0, cite_top=1)
+    # Supported only by the second-ranked card: general advice.
     assert checker.check("- Send your boss a short weekly update. [1]").endswith(GENERAL)
-    assert checker.check("- Own the mistake early; do not hide it. [1]").endswith("[2]")
-    # The best note is citable though a card is closer to the question: notes compete among themselves.
+    assert checker.check("- Own the mistake early; do not hide it. [2]").endswith("[1]")
+    # The first note is citable though a card ranks first: notes are ranked among themselves.
     assert checker.check("- Email Dana before nine, in bullet points. [2]").endswith("[3]")
-    wider = CitationChecker(embeddings, [updates, fear, note], threshold=0.4, relevance_weight=0.0, relevance_margin=0.5)
-    assert wider.check("- Send your boss a short weekly update. [1]").endswith("[1]")
+    wider = CitationChecker(embeddings, [fear, updates, note], threshold=0.4, relevance_weight=0.0, cite_top=2)
+    assert wider.check("- Send your boss a short weekly update. [1]").endswith("[2]")
 
 
 def test_training_the_citation_floor_again_keeps_the_chosen_relevance_weight(embeddings, tmp_path):
     import json
 
-    from coach.citations import load_relevance_margin, load_relevance_weight, train
+    from coach.citations import load_cite_top, load_relevance_weight, train
 
     out = tmp_path / "citations.json"
-    out.write_text(json.dumps({"threshold": 0.1, "relevance_weight": 7.0, "relevance_margin": 0.05}))
+    out.write_text(json.dumps({"threshold": 0.1, "relevance_weight": 7.0, "cite_top": 2}))
     report = train(embeddings, load_cards(REPO_DIR / "knowledge")[0], out)
     assert json.loads(out.read_text())["threshold"] == report["threshold"] and load_relevance_weight(out) == 7.0
-    assert load_relevance_margin(out) == 0.05
+    assert load_cite_top(out) == 2
 
 
 def test_the_ask_evaluation_keeps_each_answer_as_written_and_shown_with_its_sources(settings):
@@ -444,9 +443,28 @@ def test_the_ask_evaluation_keeps_each_answer_as_written_and_shown_with_its_sour
         figures = evaluate_answers(rt, questions)
     records = figures["records"]
     assert [r["id"] for r in records] == ["q1", "q2"]
-    assert all(r["raw"] and r["shown"] and r["sources"] for r in records)
+    assert records[0]["raw"] == reply and all(r["shown"] and r["sources"] for r in records)
     assert set(records[0]["sources"][0]) >= {"origin", "topic", "score", "text"}
     # The figures are the records' own: the first question's shown citations, counted again.
     sources = [Hit(**h) for h in records[0]["sources"]]
     assert figures["citations"] == citation_counts(records[0]["shown"], sources, ["myth-fear"])[1]
     assert figures["questions"] == 2 and figures["uncovered"] == 1
+
+
+def test_saved_answers_are_replayed_with_the_current_citation_check(embeddings):
+    from coach.citations import GENERAL
+    from coach.evaluate import replay_citations
+
+    fear = Hit("playbook", "myth", "myth-fear", "Owning mistakes", "b.md", 0.50, "Admit a mistake early instead of hiding it.")
+    updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.60,
+                  "Send your boss a short weekly update on progress and problems.")
+    shown = ("You slipped and are afraid to say so.\n- Own the mistake early; do not hide it. [2]\n"
+             f"- Send your boss a short weekly update. [2]\n- Breathe. {GENERAL}")
+    records = [{"id": "q1", "shown": shown, "sources": [vars(fear), vars(updates)]},
+               {"id": "q2", "shown": "- Own it early. [1]", "sources": [vars(fear)]}]
+    questions = [{"id": "q1", "topics": ["myth-fear"], "covered": True},
+                 {"id": "q2", "topics": [], "covered": False}]
+    replayed = replay_citations(embeddings, records, questions)
+    # The first line now cites the card that supports it; the uncovered question is left out.
+    assert replayed["answers"] == 1 and replayed["citations"] >= 1
+    assert replayed["citation_precision"] == 1.0  # only fear, ranked first, is citable; it is acceptable

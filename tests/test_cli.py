@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import seed_prefix, tiny_model_path
+from tests.conftest import seed_if_model, tiny_model_path
 
 
 def coach(*args: str, env: dict, timeout: int = 300, input: str | None = None) -> subprocess.CompletedProcess:
@@ -18,8 +18,8 @@ def coach(*args: str, env: dict, timeout: int = 300, input: str | None = None) -
 
 
 @pytest.fixture
-def env(tmp_path, saved_prefix) -> dict:
-    seed_prefix(saved_prefix, tmp_path / "data")
+def env(tmp_path, request) -> dict:
+    seed_if_model(request, tmp_path / "data")
     return {
         "COACH_DATA_DIR": str(tmp_path / "data"),
         "COACH_MODEL": str(tiny_model_path()),
