@@ -32,6 +32,11 @@ MAX_SAY_WORDS = 45  # the prompt asks for at most 30; a longer line is a paragra
 RETRY_TEMPERATURE = 0.8
 HistoryMode = Literal["full", "questions", "summaries"]
 _SAY = re.compile(r"^\W*you could (?:say|write)\b\W*", re.IGNORECASE)
+# Words about the superior rather than to them: "I should inform Dana...", "my boss needs to know".
+_ABOUT_BOSS = re.compile(r"\b(?:my|your|the) (?:boss|manager|superior|supervisor)\b"
+                         r"|\bI (?:should|need to|must|have to|ought to) (?:tell|inform|let|ask|talk to|speak to|email)\b"
+                         r"(?!\s+you\b)",
+                         re.IGNORECASE)
 _TAG = re.compile(r"</?\s*(source|playbook|profile|draft|transcript)\b", re.IGNORECASE)
 
 
@@ -113,6 +118,7 @@ class AskChain:
         self.history_mode = history_mode
         self.detector = detector
         self.say_prompt = say_prompt
+        self.boss_name = (profile.name if profile else "").strip()
         self.raw_answer = ""  # the last answer as the model wrote it, before the checks
         self.checker = None
         self.guard = None  # coach/shape.py: the last answer's shape guard, with what it dropped
@@ -277,7 +283,7 @@ class AskChain:
             if useless:
                 yield NO_ANSWER + "\n"
             elif shown := self._say(say or "", question):
-                yield shown + "\n"
+                yield "\n" + shown + "\n"  # a paragraph of its own, never read as part of the last step
 
     def _model_lines(self, question: str, history: list[Turn], chain) -> Iterator[list[Hit] | str]:
         """The sources (one list), then each line of the answer as soon as the model completes it."""
@@ -299,17 +305,29 @@ class AskChain:
             return None
         return next((m for j in self.detector.judge([words]) for m in j.labels if m.startswith("myth-")), None)
 
-    def _say(self, words: str, question: str) -> str | None:
-        """The "You could say" line, shown only if it falls into no myth.
+    def _about_boss(self, words: str) -> bool:
+        """Whether the words speak about the superior (by role, or by name after a verb of telling)
+        instead of to them: such a line is advice to the person, not a sentence to say."""
+        if _ABOUT_BOSS.search(words):
+            return True
+        name = re.escape(self.boss_name)
+        return bool(name) and re.search(rf"\b(?:tell|inform|ask|remind|update|email|with|to) {name}\b", words,
+                                        re.IGNORECASE) is not None
 
-        Words the model gave are written once more if they fall into a myth; with no words, the
-        line is written on its own (twice at most). None when there is nothing to show.
+    def _say(self, words: str, question: str) -> str | None:
+        """The "You could say" line, shown only if it falls into no myth and speaks to the superior.
+
+        Words the model gave are written once more if they fall into a myth, run past one sentence
+        or speak about the superior instead of to them; with no words, the line is written on its
+        own (twice at most). None when there is nothing to show.
         """
         writes = 1 if words else 2
         problem, myth = "the answer gave none", None
         while True:
             if len(words.split()) > MAX_SAY_WORDS:
                 problem, words = f"it was {len(words.split())} words long, not one sentence of at most 30", ""
+            if words and self._about_boss(words):
+                problem, words = "it spoke about the boss instead of to them", ""
             if words:
                 myth = self._myth(words)
                 if myth is None:

@@ -305,6 +305,8 @@ def test_steps_past_four_are_not_shown(index):
     reply = "You want a plan.\n" + "\n".join(steps) + '\nYou could say: "Here is my plan."'
     _, text = run(make_chain(index, RecordingChatModel(replies=[reply])), "What should I do about my boss?")
     assert "Step four" in text and "Step five" not in text and 'You could say: "Here is my plan."' in text
+    # Its own paragraph: in Markdown, a line straight after a bullet would continue that bullet.
+    assert '\n\nYou could say: "Here is my plan."' in text
 
 
 def test_an_answer_without_a_line_to_say_gets_one_written_and_checked(index, embeddings):
@@ -378,6 +380,27 @@ def test_the_worked_example_copied_is_not_shown_and_a_paragraph_to_say_is_writte
     assert "Olu" not in text and "vendor contracts" not in text and chain.retried
     assert text.rstrip().endswith('You could say: "I missed Friday\'s deadline; the report comes Tuesday."')
     assert "words long" in model.calls[2][-1].content
+
+
+def test_a_line_to_say_that_speaks_about_the_boss_instead_of_to_them_is_written_again(index, embeddings):
+    from coach.detector import Detector
+    from coach.profile import SuperiorProfile
+
+    answer = ('You missed a deadline.\n- Tell Dana today, with a new date. [1]\n'
+              'You could say: "I should inform Dana about the missed deadline as soon as possible."')
+    model = RecordingChatModel(replies=[answer, "Dana, I missed Friday's deadline; the report comes Tuesday."])
+    chain = make_chain(index, model, detector=Detector(embeddings), profile=SuperiorProfile(name="Dana"),
+                       say_prompt=load_prompt("ask_say", REPO_DIR / "prompts"))
+    _, text = run(chain, "How do I tell my boss I missed a deadline?")
+    assert text.rstrip().endswith('You could say: "Dana, I missed Friday\'s deadline; the report comes Tuesday."')
+    assert "spoke about the boss" in model.calls[1][-1].content
+    # To the superior, not about them; a line that names the team or asks of "you" is fine.
+    about = ["My boss needs to know the date has moved.", "I need to tell her the report is late.",
+             "I'll talk to Dana about it tomorrow.", "Let me update Dana with the new plan."]
+    to = ["Dana, the report slips to Tuesday; can we agree the new date?", "I need to tell you the report is late.",
+          "I'll email you the plan tonight and tell the team tomorrow."]
+    assert [chain._about_boss(w) for w in about] == [True] * 4
+    assert [chain._about_boss(w) for w in to] == [False] * 3
 
 
 def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embeddings):
