@@ -15,7 +15,7 @@ from coach.settings import Settings
 from coach.store import KnowledgeIndex, SyncReport, make_client, move_aside
 from coach.workspace import Workspace, check_workspace
 
-if TYPE_CHECKING:  # the model client and the chains load on first use: `coach notes list` needs neither
+if TYPE_CHECKING:  # for annotations only: the model client (langchain-openai) loads with the first model built
     from langchain_core.language_models import BaseChatModel
 
     from coach.ask import AskChain
