@@ -280,9 +280,11 @@ class AskChain:
                     break
                 self.guard.retry()
                 self.retried = True
+            # No words to say on a matter the playbook does not cover: nothing checks them there
+            # (an uncovered legal question got "Yes, your employer can legally…" as words to say).
             if useless:
                 yield NO_ANSWER + "\n"
-            elif shown := self._say(say or "", question):
+            elif covered and (shown := self._say(say or "", question)):
                 yield "\n" + shown + "\n"  # a paragraph of its own, never read as part of the last step
 
     def _model_lines(self, question: str, history: list[Turn], chain) -> Iterator[list[Hit] | str]:

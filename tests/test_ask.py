@@ -257,10 +257,13 @@ def test_a_question_the_playbook_does_not_cover_says_so_first(index):
     from coach.scope import ScopeClassifier
 
     scope = ScopeClassifier(index.embeddings)
-    model = RecordingChatModel(replies=["- Check your notes on where the boss stands. [1]"])
+    model = RecordingChatModel(replies=["- Check your notes on where the boss stands. [1]\n"
+                                        'You could say: "Use UNIQUE() on the column."'])
     chain = make_chain(index, model, scope=scope)
     _, text = run(chain, "Which spreadsheet formula removes duplicate rows?")
     assert text.startswith(UNCOVERED) and "does not cover this question" in model.calls[0][-1].content
+    # Nothing checks words to say on a matter outside the playbook, so none are shown.
+    assert "You could say" not in text and "UNIQUE" not in text
     for question in ("How do I tell my boss I missed a deadline?", "I found a mistake in my report, what do I say?"):
         _, covered = run(make_chain(index, RecordingChatModel(), scope=scope), question)
         assert not covered.startswith(UNCOVERED)
