@@ -163,11 +163,15 @@ def test_two_signed_in_people_each_see_only_their_own_notes(team_url):
         page.get_by_label("Password", exact=True).fill(f"{user}'s long passphrase")
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_text(f"Signed in as {user.title()}")).to_be_visible(timeout=180_000)
+        # The first sign-in of a fresh deployment embeds the playbook; the sidebar counts it when done.
+        expect(page.get_by_text("passages indexed", exact=False)).to_be_visible(timeout=180_000)
         return page
 
     def add_note(page, name, text):
         page.get_by_role("link", name="Notes").click()
-        page.get_by_role("tab", name="Paste text").click()
+        tab = page.get_by_role("tab", name="Paste text")
+        expect(tab).to_be_visible(timeout=120_000)  # the other person's first page may hold the runtime
+        tab.click()
         page.get_by_label("Name", exact=True).fill(name)
         page.get_by_label("Text", exact=True).fill(text)
         page.get_by_role("button", name="Add note").click()
