@@ -70,3 +70,20 @@ def test_not_what_you_meant_re_runs_the_message_in_another_mode(app_env):
     assert "Your draft, flagged words highlighted" in assistant_captions(at)
     again = start()
     assert len(again.chat_message) == 2 and again.get("html")  # replaced in place, saved
+
+
+def test_a_message_the_coach_could_not_answer_is_kept_and_can_be_answered_later(app_env, monkeypatch):
+    """Saved before the reply: a failed (or cut-off) reply never loses the person's message."""
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    at = start()
+    question = "How do I tell my boss that the launch date is at risk?"
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    assert at.error, "the failure is shown"
+    again = start()  # a reload
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert again.chat_message[0].markdown[0].value == question
+    assert any("No reply yet" in c for c in assistant_captions(again))
+    # All three modes are offered for a message that has no reply yet.
+    assert {b.label for b in again.button} >= {"Answer it as a question", "Review it as a draft"}

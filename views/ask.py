@@ -40,23 +40,31 @@ with st.sidebar:
                 st.rerun()
 
 
-def save(turn: Turn, seq: int | None = None) -> None:
-    """Append a turn (or replace turn number seq) in this chat, starting the chat if needed."""
+def save(turn: Turn, seq: int | None = None) -> int:
+    """Append a turn (or replace turn number seq) in this chat, starting the chat if needed; return its number."""
     if st.session_state.get(conversation_key) is None:
         st.session_state[conversation_key] = space.conversations.start(turn.question)
     if seq is None:
         space.conversations.append(st.session_state[conversation_key], turn)
         turns.append(turn)
-    else:
-        space.conversations.update(st.session_state[conversation_key], seq, turn)
-        turns[seq - 1] = turn
+        return len(turns)
+    space.conversations.update(st.session_state[conversation_key], seq, turn)
+    turns[seq - 1] = turn
+    return seq
+
+
+def pending(text: str, mode: str) -> Turn:
+    """A message saved before the coach replies, so that a run cut short (a rerun, a closed page,
+    a failure) never loses it: the reply replaces it when it comes."""
+    return Turn(text, "", "", mode=mode, payload={"pending": True})
 
 
 # ---- the three modes, each writing into the assistant message it is called in --------------------
 
 
-def answer(question: str, history: list[Turn]) -> Turn | None:
-    """Stream the answer; an answer cut off by a new message or a closed page is saved as far as it got."""
+def answer(question: str, history: list[Turn], seq: int) -> Turn | None:
+    """Stream the answer (turn number seq); one cut off by a new message or a closed page is saved
+    there as far as it got."""
     hits: list[Hit] = []
     saved: list[Turn] = []
     try:
@@ -77,7 +85,7 @@ def answer(question: str, history: list[Turn]) -> Turn | None:
         except BaseException:  # Streamlit stops the script with an exception: keep what was said
             stream.close()
             if saved:
-                save(saved[0])
+                save(saved[0], seq)
             raise
     except CoachError as exc:
         show_error(exc)
@@ -181,7 +189,10 @@ def confirm(turn: Turn, seq: int) -> None:
 
 
 def show_turn(turn: Turn, seq: int, active: bool) -> None:
-    if turn.mode == "review":
+    if turn.payload and turn.payload.get("pending"):
+        st.caption("No reply yet: this message was cut off, or the coach could not answer it. "
+                   "Send it again, or choose a mode below.")
+    elif turn.mode == "review":
         show_analysis(turn.payload, wide=False)
         show_rewrite(turn.payload, wide=False)
     elif turn.mode == "rehearse":
@@ -195,19 +206,22 @@ def show_turn(turn: Turn, seq: int, active: bool) -> None:
 
 def not_what_you_meant(turn: Turn, seq: int) -> None:
     """Re-run the message as one of the other two modes, at once."""
-    with st.popover("Not what you meant?", icon=":material/alt_route:"):
+    unanswered = bool(turn.payload and turn.payload.get("pending"))
+    with st.popover("Answer it now" if unanswered else "Not what you meant?", icon=":material/alt_route:"):
         for mode in MODE_LABELS:
-            if mode != turn.mode and st.button(MODE_LABELS[mode], key=f"as:{seq}:{mode}"):
+            if (unanswered or mode != turn.mode) and st.button(MODE_LABELS[mode], key=f"as:{seq}:{mode}"):
                 st.session_state["rerun-as"] = (seq, mode)
                 st.rerun()
 
 
-def run_mode(mode: str, text: str, history: list[Turn], scenario: str | None = None) -> Turn | None:
+def run_mode(mode: str, text: str, history: list[Turn], seq: int, scenario: str | None = None) -> Turn | None:
+    """The reply to message number seq in one mode (None: an error was shown; the message stays saved)."""
+    history = [t for t in history if not (t.payload and t.payload.get("pending"))]  # unanswered: nothing to replay
     if mode == "review":
         return review(text)
     if mode == "rehearse":
         return rehearse(text, scenario)
-    return answer(text, history)
+    return answer(text, history, seq)
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -227,7 +241,7 @@ for seq, turn in enumerate(turns, 1):
         st.markdown(turn.question)
     with st.chat_message("assistant"):
         if rerun_as and rerun_as[0] == seq:
-            redone = run_mode(rerun_as[1], turn.question, turns[: seq - 1])
+            redone = run_mode(rerun_as[1], turn.question, turns[: seq - 1], seq)
             if redone is not None:
                 save(redone, seq)
                 turn = redone
@@ -265,9 +279,10 @@ elif text:
             route = rt.router.route(text.strip(), scenarios)
             doing = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
             st.caption(f"{doing[route.mode]} ({route.confidence:.0%} sure)")
-            turn = run_mode(route.mode, text, turns, route.scenario)
+            seq = save(pending(text, route.mode))
+            turn = run_mode(route.mode, text, turns[: seq - 1], seq, route.scenario)
             if turn is not None:
-                save(turn)
+                save(turn, seq)
                 if turn.mode == "rehearse":
                     st.rerun()  # the confirm form is interactive from its saved copy
-                not_what_you_meant(turn, len(turns))
+            not_what_you_meant(turns[seq - 1], seq)
