@@ -89,9 +89,14 @@ class Accounts:
         _check_password(password)
         with self.db.begin() as c:
             done = c.execute(update(users).where(users.c.username == check_username(username))
-                             .values(password_hash=Hasher.hash(password))).rowcount
+                             .values(password_hash=Hasher.hash(password), password_changed=time.time())).rowcount
         if not done:
             raise InputError(f"There is no user called {username}.", "See `coach users list`.")
+
+    def password_changed(self, username: str) -> float | None:
+        """When the user's password was last changed (None: never); sessions signed in before then end."""
+        with self.db.connect() as c:
+            return c.execute(select(users.c.password_changed).where(users.c.username == username)).scalar()
 
     def verify(self, username: str, password: str) -> bool:
         from streamlit_authenticator import Hasher

@@ -81,6 +81,7 @@ users = Table(
     Column("name", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("created", Float, nullable=False),
+    Column("password_changed", Float),  # sessions signed in before it are ended
 )
 
 # Legacy SQLite data directories numbered their schema with PRAGMA user_version; each number is

@@ -179,3 +179,20 @@ def test_a_removed_user_is_signed_out_at_their_next_click(team_app):
     runtime().accounts.remove("alice")
     at.run()
     assert not at.exception and not at.chat_input
+
+
+def test_a_password_change_ends_the_sessions_signed_in_before_it(team_app):
+    from views.common import runtime
+
+    start_app()
+    runtime().accounts.add("alice", "Alice", ALICE[1])
+    at = sign_in(start_app(), *ALICE)
+    assert at.chat_input
+    runtime().accounts.set_password("alice", "a new long passphrase")
+    at.run()
+    assert not at.exception and not at.chat_input
+    assert any("password was changed" in i.value for i in at.info)
+    at = sign_in(at, "alice", "a new long passphrase")  # signing in again, with the new password, works
+    assert not at.exception and at.chat_input
+    at.run()
+    assert at.chat_input  # and stays signed in

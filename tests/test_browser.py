@@ -150,7 +150,7 @@ def team_url(tmp_path):
     yield from serve(env)
 
 
-def test_two_signed_in_people_each_see_only_their_own_notes(team_url):
+def test_two_signed_in_people_each_see_only_their_own_notes(team_url, tmp_path):
     """Alice and Bob, each in their own browser context, both in a workspace called 'default'."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: `apt-get install chromium` (make test does it)")
@@ -188,4 +188,14 @@ def test_two_signed_in_people_each_see_only_their_own_notes(team_url):
             expect(page.get_by_text(mine, exact=False).first).to_be_visible()
             assert theirs not in page.inner_text("body")
             assert ("BANANA" if mine.startswith("alice") else "APRICOT") not in page.content()
+        # A password change ends Bob's session: the sign-in cookie no longer signs him in.
+        from coach.accounts import Accounts
+        from coach.db import Database
+
+        Accounts(Database.of(tmp_path / "data" / "upward.db")).set_password("bob", "bob's new passphrase")
+        bob.reload()
+        expect(bob.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        assert "BANANA" not in bob.content()
+        alice.reload()
+        expect(alice.get_by_text("1 note", exact=True)).to_be_visible(timeout=60_000)
         browser.close()

@@ -25,8 +25,8 @@ def scenario():
 
 
 def test_a_fresh_database_is_at_the_newest_revision(database):
-    assert database.revision() == "0005"
-    assert database.upgrade() == ("0005", "0005")  # upgrading again changes nothing
+    assert database.revision() == "0006"
+    assert database.upgrade() == ("0006", "0006")  # upgrading again changes nothing
 
 
 def test_chats_profiles_and_rehearsals_are_kept_apart_by_workspace(database, scenario):
@@ -94,7 +94,7 @@ def test_a_data_directory_from_before_alembic_upgrades_with_nothing_lost(tmp_pat
     data.mkdir()
     shutil.copy(FIXTURES / "upward-v3.db", data / "upward.db")
     with Runtime(Settings(COACH_DATA_DIR=data, COACH_BACKEND="openai", COACH_BASE_URL="http://127.0.0.1:9/v1")) as rt:
-        assert rt.database.revision() == "0005"
+        assert rt.database.revision() == "0006"
         space = rt.workspace()
         [chat] = space.conversations.list()
         assert [t.question for t in space.conversations.turns(chat[0])] == [
@@ -114,7 +114,7 @@ def test_cli_db_upgrade_reports_the_revision(tmp_path):
     shutil.copy(FIXTURES / "upward-v3.db", data / "upward.db")
     result = coach("db", "upgrade", env={"COACH_DATA_DIR": str(data)})
     assert result.returncode == 0, result.stderr
-    assert "0003" in result.stdout and "0005" in result.stdout
+    assert "0003" in result.stdout and "0006" in result.stdout
 
 
 def test_a_postgres_url_is_a_secret_and_the_app_runs_on_it(postgres_server, tmp_path):
@@ -127,4 +127,4 @@ def test_a_postgres_url_is_a_secret_and_the_app_runs_on_it(postgres_server, tmp_
         assert rt.database.url == url and not rt.database.is_sqlite
         rt.workspace("team").profile.set("name", "Dana")
         assert list_workspaces(rt.database) == ["default", "team"]
-    assert Database.of(url).revision() == "0005"
+    assert Database.of(url).revision() == "0006"

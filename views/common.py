@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import time
 
 import streamlit as st
 
@@ -136,6 +137,9 @@ def session_key(rt: Runtime) -> str:
     return path.read_text().strip()
 
 
+COOKIE = "upward_session"
+
+
 def sign_in() -> str:
     """With accounts on, the signed-in user's name; shows the sign-in form and stops the page until then."""
     import streamlit_authenticator as stauth
@@ -146,11 +150,13 @@ def sign_in() -> str:
         show_error(CoachError("This deployment has accounts (COACH_AUTH=password), but no users yet.",
                               "On the server, add one with `coach users add NAME`."))
         st.stop()
-    auth = stauth.Authenticate(credentials, "upward_session", session_key(rt), rt.settings.session_days,
+    auth = stauth.Authenticate(credentials, COOKIE, session_key(rt), rt.settings.session_days,
                                auto_hash=False)
     heading = st.empty()
     if not st.session_state.get("authentication_status"):
         heading.markdown("### Upward\nSign in to your coach.")
+    if why := st.session_state.pop(SIGNED_OUT_WHY, None):
+        st.info(why, icon=":material/lock_reset:")
     try:
         auth.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
     except Exception as exc:  # the library raises its own errors for bad input
@@ -162,11 +168,16 @@ def sign_in() -> str:
     if status and user not in credentials["usernames"]:  # removed (coach users rm) while signed in
         auth.logout(location="unrendered")
         user = None
+    elif status and password_changed_since_sign_in(rt, user):  # coach users passwd ends every session
+        auth.logout(location="unrendered")
+        st.session_state[SIGNED_OUT_WHY] = "Your password was changed since you signed in: sign in with the new one."
+        user = None
     previous = st.session_state.get(SIGNED_IN)
     if previous is not None and previous != user:  # signed out, or another person signed in here
         forget_previous_person(user)
     st.session_state[SIGNED_IN] = user
     if not status:
+        st.session_state[FORM_SHOWN] = True
         st.stop()
     heading.empty()
     with st.sidebar:
@@ -178,8 +189,39 @@ def sign_in() -> str:
 
 
 SIGNED_IN = "upward-signed-in"
-# What streamlit-authenticator keeps in the session; everything else belongs to the person signed in.
-AUTH_KEYS = {"authentication_status", "username", "name", "email", "roles", "logout", "password_hint", "init"}
+SIGNED_AT = "upward-signed-at"
+FORM_SHOWN = "upward-sign-in-form-shown"
+SIGNED_OUT_WHY = "upward-signed-out-why"
+# What streamlit-authenticator keeps in the session (and the sign-in form's own state); everything
+# else belongs to the person signed in.
+AUTH_KEYS = {"authentication_status", "username", "name", "email", "roles", "logout", "password_hint", "init",
+             FORM_SHOWN, SIGNED_OUT_WHY}
+
+
+def password_changed_since_sign_in(rt: Runtime, user: str) -> bool:
+    """Whether the user's password changed after this session signed in.
+
+    A session signed in with the form counts from then; one restored from the sign-in cookie, from
+    when the cookie was issued (its expiry less the session length), so an old cookie stops working.
+    """
+    signed_at = st.session_state.get(SIGNED_AT)
+    if signed_at is None:
+        signed_at = time.time() if st.session_state.get(FORM_SHOWN) else cookie_issued(rt)
+        st.session_state[SIGNED_AT] = signed_at
+    changed = rt.accounts.password_changed(user)
+    return changed is not None and changed > signed_at
+
+
+def cookie_issued(rt: Runtime) -> float:
+    """When this browser's sign-in cookie was issued (0, so that any password change ends it, if unreadable)."""
+    import jwt
+
+    token = st.context.cookies.get(COOKIE)
+    try:
+        claims = jwt.decode(token, session_key(rt), algorithms=["HS256"]) if token else {}
+        return float(claims["exp_date"]) - rt.settings.session_days * 86400
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return 0.0
 
 
 def forget_previous_person(user: str | None) -> None:
