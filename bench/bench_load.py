@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CHAT = "Ask a question, paste a draft, or say \"let's practise…\""
 PASSWORD = "a long enough passphrase"
+DEBUG_DIR = Path(os.environ["LOAD_DEBUG_DIR"]) if os.environ.get("LOAD_DEBUG_DIR") else None
 
 
 def free_port() -> int:
@@ -112,7 +113,7 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         await expect(assistant).to_be_visible(timeout=300_000)
         # The first answer text: the reply holds more than its "Answering a question (97% sure)" line.
         while time.perf_counter() - started < 600:
-            lines = (await assistant.inner_text()).strip().splitlines()
+            lines = (await assistant.inner_text(timeout=600_000)).strip().splitlines()
             if len(" ".join(line for line in lines if not line.startswith("Answering")).strip()) >= 20:
                 break
             await asyncio.sleep(0.1)
@@ -136,6 +137,9 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         tokens[user + ":crosstalk"] = [t for t in others if t in seen]
     except Exception as exc:  # noqa: BLE001 - counted and printed
         errors.append(f"{user} ({step}): {exc.__class__.__name__}: {str(exc).splitlines()[0][:160]}")
+        if DEBUG_DIR:  # what the person saw when it failed
+            await page.screenshot(path=str(DEBUG_DIR / f"{user}.png"), full_page=True)
+            (DEBUG_DIR / f"{user}.txt").write_text(await page.inner_text("body"))
     finally:
         await context.close()
 
