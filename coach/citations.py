@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -48,26 +49,41 @@ def source_sentences(hit: Hit) -> list[str]:
     return [hit.title] + [s for s in _SPLIT.split(hit.text) if len(s.split()) >= 4]
 
 
+@lru_cache(maxsize=4)
+def _read_saved(path: Path, mtime_ns: int, size: int) -> dict:
+    return json.loads(path.read_text())
+
+
+def saved_choice(path: Path = THRESHOLD_FILE) -> dict:
+    """The chosen settings (coach/data/citations.json), read once per change of the file."""
+    try:
+        stat = path.stat()
+        data = _read_saved(path, stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def load_threshold(path: Path = THRESHOLD_FILE) -> float:
     try:
-        return float(json.loads(path.read_text())["threshold"])
-    except (OSError, ValueError, KeyError):
+        return float(saved_choice(path)["threshold"])
+    except (KeyError, TypeError, ValueError):
         return DEFAULT_THRESHOLD
 
 
 def load_relevance_weight(path: Path = THRESHOLD_FILE) -> float:
     try:
-        return float(json.loads(path.read_text()).get("relevance_weight", 0.0))
-    except (OSError, ValueError, AttributeError):
+        return float(saved_choice(path).get("relevance_weight", 0.0))
+    except (TypeError, ValueError):
         return 0.0
 
 
 def load_cite_top(path: Path = THRESHOLD_FILE) -> int | None:
     """How many of each origin's first-ranked sources are citable (None: all of them)."""
     try:
-        value = json.loads(path.read_text()).get("cite_top")
+        value = saved_choice(path).get("cite_top")
         return None if value is None or int(value) < 1 else int(value)
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (TypeError, ValueError):
         return None
 
 

@@ -52,8 +52,11 @@ def test_a_model_server_that_is_down_gets_a_clear_message(app_env, monkeypatch):
     assert "Cannot reach the model server" in at.error[0].value
     shown = " ".join(str(e.value) for e in [*at.markdown, *at.sidebar.markdown, *at.error, *at.caption])
     assert "sk-test-DO-NOT-SHOW" not in shown  # the key is a secret: never in the page
-    # Nothing half-written: the failed turn is not saved.
-    assert len(start().chat_message) == 0
+    # Nothing half-written and nothing lost: the message is kept, with no reply, to be answered later.
+    again = start()
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert [m.value for m in again.chat_message[1].markdown] == []
+    assert any("No reply yet" in c.value for c in again.caption)
 
 
 def test_a_corrupt_index_offers_a_rebuild(app_env):

@@ -87,3 +87,26 @@ def test_a_message_the_coach_could_not_answer_is_kept_and_can_be_answered_later(
     assert any("No reply yet" in c for c in assistant_captions(again))
     # All three modes are offered for a message that has no reply yet.
     assert {b.label for b in again.button} >= {"Answer it as a question", "Review it as a draft"}
+
+
+def test_a_reply_cut_short_by_a_rerun_is_written_again_in_the_next_run(app_env, monkeypatch):
+    """A rerun from elsewhere (a widget, the sign-in cookie arriving) interrupts the reply being
+    written: the next run of the page writes it again, once, instead of leaving it unanswered."""
+    from coach.ask import Turn
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the reply fails, visibly
+    at = start()
+    chats = runtime().workspace().conversations
+    question = "How do I tell my boss that the launch date is at risk?"
+    chat = chats.start(question)
+    chats.append(chat, Turn(question, "", "", mode="ask", payload={"pending": True, "scenario": None}))
+    at.session_state["conversation:default"] = chat
+    at.session_state["turns:default"] = chats.turns(chat)
+    at.session_state["replying:default"] = (chat, 1)  # what a run cut short leaves behind
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error, "the reply was written again (and failed, visibly, with no server)"
+    at.run()  # a failed reply is not retried by every later run
+    assert not at.error and any("No reply yet" in c for c in assistant_captions(at))

@@ -16,6 +16,7 @@ rt = runtime()
 space = workspace()
 key = f"turns:{space.name}"
 conversation_key = f"conversation:{space.name}"
+replying_key = f"replying:{space.name}"  # (chat, message number) while its reply is being written
 MODE_LABELS = {"ask": "Answer it as a question", "review": "Review it as a draft", "rehearse": "Practise it as a conversation"}
 
 if key not in st.session_state:
@@ -53,10 +54,22 @@ def save(turn: Turn, seq: int | None = None) -> int:
     return seq
 
 
-def pending(text: str, mode: str) -> Turn:
+def pending(text: str, mode: str, scenario: str | None = None) -> Turn:
     """A message saved before the coach replies, so that a run cut short (a rerun, a closed page,
     a failure) never loses it: the reply replaces it when it comes."""
-    return Turn(text, "", "", mode=mode, payload={"pending": True})
+    return Turn(text, "", "", mode=mode, payload={"pending": True, "scenario": scenario})
+
+
+def reply(mode: str, text: str, seq: int, scenario: str | None = None) -> Turn | None:
+    """Write the reply to message number seq and save it in its place. Until it is saved, the page
+    remembers that it is replying: a rerun that cuts it short (another widget, the sign-in cookie
+    arriving) writes it again in the next run, instead of leaving the message unanswered."""
+    st.session_state[replying_key] = (st.session_state.get(conversation_key), seq)
+    turn = run_mode(mode, text, turns[: seq - 1], seq, scenario)
+    st.session_state.pop(replying_key, None)
+    if turn is not None:
+        save(turn, seq)
+    return turn
 
 
 # ---- the three modes, each writing into the assistant message it is called in --------------------
@@ -234,6 +247,12 @@ if not turns:
         "a conversation: the coach works out which."
     )
 rerun_as = st.session_state.pop("rerun-as", None)
+cut_short = st.session_state.pop(replying_key, None)
+if (not rerun_as and cut_short and cut_short[0] == st.session_state.get(conversation_key)
+        and 0 < cut_short[1] <= len(turns)
+        and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})
+        and not st.session_state.get("chat-input")):  # a new message takes over instead
+    rerun_as = (cut_short[1], turns[cut_short[1] - 1].mode)
 last_running = max((i for i, t in enumerate(turns, 1)
                     if t.mode == "rehearse" and t.payload and t.payload.get("state") == "running"), default=None)
 for seq, turn in enumerate(turns, 1):
@@ -241,9 +260,9 @@ for seq, turn in enumerate(turns, 1):
         st.markdown(turn.question)
     with st.chat_message("assistant"):
         if rerun_as and rerun_as[0] == seq:
-            redone = run_mode(rerun_as[1], turn.question, turns[: seq - 1], seq)
+            scenario = (turn.payload or {}).get("scenario") if turn.mode == rerun_as[1] else None
+            redone = reply(rerun_as[1], turn.question, seq, scenario)
             if redone is not None:
-                save(redone, seq)
                 turn = redone
                 if redone.mode == "rehearse":
                     st.rerun()  # the confirm form is interactive from its saved copy
@@ -276,13 +295,13 @@ elif text:
         if not text.strip():
             show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
         else:
+            seq = save(pending(text, "ask"))  # first of all: from here on a rerun cannot lose it
             route = rt.router.route(text.strip(), scenarios)
+            save(pending(text, route.mode, route.scenario), seq)
             doing = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
             st.caption(f"{doing[route.mode]} ({route.confidence:.0%} sure)")
-            seq = save(pending(text, route.mode))
-            turn = run_mode(route.mode, text, turns[: seq - 1], seq, route.scenario)
+            turn = reply(route.mode, text, seq, route.scenario)
             if turn is not None:
-                save(turn, seq)
                 if turn.mode == "rehearse":
                     st.rerun()  # the confirm form is interactive from its saved copy
             not_what_you_meant(turns[seq - 1], seq)
