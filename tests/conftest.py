@@ -94,8 +94,36 @@ def seed_prefix(saved: Path, data_dir: Path) -> None:
     shutil.copytree(saved, data_dir / "kv-cache", dirs_exist_ok=True)
 
 
+@pytest.fixture(scope="session")
+def saved_index(tmp_path_factory) -> Path:
+    """The playbook index (Chroma) as a first start builds it, embedding every card: built once.
+
+    Tests that start the app or the CLI seed their fresh data directory with it (`seed_index`), as a
+    user's second start finds it: the cards are checked against it, nothing is embedded again (about
+    5 s a test). Building it, syncing changed cards and rebuilding a damaged one are tested in
+    test_retrieval and by the tests marked `fresh_index`.
+    """
+    from coach.runtime import Runtime
+
+    data = tmp_path_factory.mktemp("index")
+    settings = Settings(COACH_DATA_DIR=data)
+    with Runtime(settings) as rt:
+        assert rt.index.count() > 0 and rt.last_sync.added > 0, "the first build embedded nothing"
+    return settings.chroma_dir
+
+
+def seed_index(saved: Path, data_dir: Path) -> None:
+    """Put the built playbook index in a test's data directory, as an earlier start would have left it."""
+    import shutil
+
+    shutil.copytree(saved, data_dir / "chroma", dirs_exist_ok=True)
+
+
 def seed_if_model(request, data_dir: Path) -> None:
-    """Seed the saved prefix for a test marked `model`; others (`-m "not model"`) never load the model."""
+    """Seed a test's data directory: the built index unless the test is marked `fresh_index`, and the
+    saved prefix for a test marked `model` (others, `-m "not model"`, never load the model)."""
+    if not request.node.get_closest_marker("fresh_index"):
+        seed_index(request.getfixturevalue("saved_index"), data_dir)
     if request.node.get_closest_marker("model"):
         seed_prefix(request.getfixturevalue("saved_prefix"), data_dir)
 

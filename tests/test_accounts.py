@@ -9,7 +9,7 @@ from coach.errors import ConfigError, InputError
 from coach.runtime import Runtime
 from coach.settings import Settings
 from coach.workspace import list_workspaces
-from tests.conftest import APP
+from tests.conftest import APP, seed_index
 from tests.fakes import RecordingChatModel
 from tests.test_cli import coach
 
@@ -100,7 +100,8 @@ def sign_in(at: AppTest, user: str, password: str) -> AppTest:
 
 
 @pytest.fixture
-def team_app(tmp_path, monkeypatch):
+def team_app(tmp_path, monkeypatch, saved_index):
+    seed_index(saved_index, tmp_path / "data")
     monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COACH_AUTH", "password")
     monkeypatch.setenv("COACH_BACKEND", "openai")

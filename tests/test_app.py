@@ -59,6 +59,7 @@ def test_a_model_server_that_is_down_gets_a_clear_message(app_env, monkeypatch):
     assert any("No reply yet" in c.value for c in again.caption)
 
 
+@pytest.mark.fresh_index
 def test_a_corrupt_index_offers_a_rebuild(app_env):
     chroma = app_env / "data" / "chroma"
     chroma.mkdir(parents=True)

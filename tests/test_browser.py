@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from coach.settings import REPO_DIR
-from tests.conftest import free_port, seed_prefix, tiny_model_path, wait_for_port
+from tests.conftest import free_port, seed_index, seed_prefix, tiny_model_path, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def app_url(tmp_path, saved_prefix):
+def app_url(tmp_path, saved_prefix, saved_index):
     seed_prefix(saved_prefix, tmp_path / "data")
+    seed_index(saved_index, tmp_path / "data")
     env = {
         **os.environ,
         "COACH_DATA_DIR": str(tmp_path / "data"),
@@ -135,13 +136,14 @@ def test_a_rehearsal_started_from_a_sentence_runs_two_turns_and_ends_with_a_debr
 
 
 @pytest.fixture
-def team_url(tmp_path):
+def team_url(tmp_path, saved_index):
     """The app with accounts (COACH_AUTH=password) and two users; no chat model is needed to sign in and keep notes."""
     from coach.accounts import Accounts
     from coach.db import Database
 
     data = tmp_path / "data"
     data.mkdir()
+    seed_index(saved_index, data)
     accounts = Accounts(Database.of(data / "upward.db"))
     for user in ("alice", "bob"):
         accounts.add(user, user.title(), f"{user}'s long passphrase")

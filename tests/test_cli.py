@@ -39,6 +39,7 @@ def test_retrieve_prints_json_hits(env):
     assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
 
 
+@pytest.mark.fresh_index
 def test_index_embeds_once_then_nothing(env):
     first = coach("index", env=env)
     second = coach("index", env=env)
@@ -91,6 +92,7 @@ def test_doctor_passes_with_the_local_model(env):
     assert "All checks passed" in good.stdout
 
 
+@pytest.mark.fresh_index
 def test_a_corrupt_index_is_reported_then_rebuilt(env, tmp_path):
     chroma = tmp_path / "data" / "chroma"
     chroma.mkdir(parents=True)

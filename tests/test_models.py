@@ -96,7 +96,7 @@ def test_a_real_request_to_a_closed_port_fails_cleanly():
             chat_model(settings).invoke("hi")
 
 
-def test_the_api_key_never_appears_in_settings_doctor_or_errors(tmp_path):
+def test_the_api_key_never_appears_in_settings_doctor_or_errors(tmp_path, saved_index):
     """A SecretStr: not in repr or dumps of the settings, nor in what `coach doctor` or a failed
     request prints."""
     import os
@@ -105,6 +105,9 @@ def test_the_api_key_never_appears_in_settings_doctor_or_errors(tmp_path):
 
     from coach.settings import Settings
 
+    from tests.conftest import seed_index
+
+    seed_index(saved_index, tmp_path)  # as a second start: the index is there, the request fails fast
     secret = "sk-test-DO-NOT-PRINT-1234567890"
     settings = Settings(COACH_BACKEND="openai", COACH_API_KEY=secret, COACH_DATA_DIR=tmp_path)
     assert secret not in repr(settings) and secret not in str(settings.model_dump())

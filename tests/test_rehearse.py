@@ -247,12 +247,13 @@ def test_cli_lists_scenarios(tmp_path):
 
 
 @pytest.mark.model
-def test_cli_scripted_rehearsal_with_the_real_tiny_model(tmp_path):
+def test_cli_scripted_rehearsal_with_the_real_tiny_model(tmp_path, saved_index):
     """The outcome and scores come from the tracker and the rubric, so they are exact; the tiny model
     only voices the superior and phrases advice, and either its advice passes the check or the
     playbook's own line (source "playbook") stands in."""
-    from tests.conftest import tiny_model_path
+    from tests.conftest import seed_index, tiny_model_path
 
+    seed_index(saved_index, tmp_path / "data")
     script = tmp_path / "turns.txt"
     script.write_text("\n".join(POOR_RAISE) + "\n")
     env = {"COACH_DATA_DIR": str(tmp_path / "data"), "COACH_MODEL": str(tiny_model_path()),

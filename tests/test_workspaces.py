@@ -33,7 +33,10 @@ def test_workspace_names_are_checked(bad):
         check_workspace(bad)
 
 
-def test_cli_keeps_workspaces_apart(tmp_path):
+def test_cli_keeps_workspaces_apart(tmp_path, saved_index):
+    from tests.conftest import seed_index
+
+    seed_index(saved_index, tmp_path / "data")
     env = {"COACH_DATA_DIR": str(tmp_path / "data")}
     note = tmp_path / "carol.txt"
     note.write_text(SECRET)
