@@ -248,11 +248,10 @@ if not turns:
     )
 rerun_as = st.session_state.pop("rerun-as", None)
 cut_short = st.session_state.pop(replying_key, None)
-if (not rerun_as and cut_short and cut_short[0] == st.session_state.get(conversation_key)
-        and 0 < cut_short[1] <= len(turns)
-        and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})
-        and not st.session_state.get("chat-input")):  # a new message takes over instead
-    rerun_as = (cut_short[1], turns[cut_short[1] - 1].mode)
+if not (cut_short and cut_short[0] == st.session_state.get(conversation_key) and 0 < cut_short[1] <= len(turns)
+        and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})):
+    cut_short = None
+resume_in = None  # where the reply cut short is written again, unless a new message takes over
 last_running = max((i for i, t in enumerate(turns, 1)
                     if t.mode == "rehearse" and t.payload and t.payload.get("state") == "running"), default=None)
 for seq, turn in enumerate(turns, 1):
@@ -266,9 +265,14 @@ for seq, turn in enumerate(turns, 1):
                 turn = redone
                 if redone.mode == "rehearse":
                     st.rerun()  # the confirm form is interactive from its saved copy
+        elif cut_short and cut_short[1] == seq and not rerun_as:
+            resume_in = st.empty()
+            with resume_in.container():
+                show_turn(turn, seq, active=False)
         else:
             show_turn(turn, seq, active=seq == last_running)
-        not_what_you_meant(turn, seq)
+        if not (cut_short and cut_short[1] == seq):
+            not_what_you_meant(turn, seq)
 
 running = st.session_state.get("chat-rehearsal")
 if running:
@@ -288,6 +292,12 @@ if running:
         save(Turn(ended.question, "", f"Practised: {rehearsal.scorecard['outcome']}", mode="rehearse",
                   payload=ended.payload), seq)
         st.rerun()
+elif resume_in is not None and not text:
+    turn = turns[cut_short[1] - 1]
+    with resume_in.container():
+        done = reply(turn.mode, turn.question, cut_short[1], (turn.payload or {}).get("scenario"))
+    if done is not None:
+        st.rerun()  # the saved reply in its place, with its "Not what you meant?" (an error stays shown)
 elif text:
     with st.chat_message("user"):
         st.markdown(text)
