@@ -17,6 +17,7 @@ space = workspace()
 key = f"turns:{space.name}"
 conversation_key = f"conversation:{space.name}"
 replying_key = f"replying:{space.name}"  # (chat, message number) while its reply is being written
+accepted_key = f"accepted:{space.name}"  # the message number the chat input saved in this run
 MODE_LABELS = {"ask": "Answer it as a question", "review": "Review it as a draft", "rehearse": "Practise it as a conversation"}
 
 if key not in st.session_state:
@@ -54,10 +55,21 @@ def save(turn: Turn, seq: int | None = None) -> int:
     return seq
 
 
-def pending(text: str, mode: str, scenario: str | None = None) -> Turn:
+def pending(text: str, mode: str = "ask", scenario: str | None = None, routed: bool = True) -> Turn:
     """A message saved before the coach replies, so that a run cut short (a rerun, a closed page,
     a failure) never loses it: the reply replaces it when it comes."""
-    return Turn(text, "", "", mode=mode, payload={"pending": True, "scenario": scenario})
+    return Turn(text, "", "", mode=mode, payload={"pending": True, "scenario": scenario, "routed": routed})
+
+
+def accept() -> None:
+    """The chat input's on_submit: it runs before the page does, so the message is saved (with no
+    reply yet) even if this run is cut short at once; this run, or the next, writes the reply."""
+    text = st.session_state.get("chat-input") or ""
+    if st.session_state.get("chat-rehearsal") or not text.strip():
+        return  # a line of a running rehearsal, or an empty message (the page says so)
+    seq = save(pending(text, routed=False))
+    st.session_state[replying_key] = (st.session_state.get(conversation_key), seq)
+    st.session_state[accepted_key] = seq
 
 
 def reply(mode: str, text: str, seq: int, scenario: str | None = None) -> Turn | None:
@@ -247,6 +259,7 @@ if not turns:
         "a conversation: the coach works out which."
     )
 rerun_as = st.session_state.pop("rerun-as", None)
+accepted = st.session_state.pop(accepted_key, None)
 cut_short = st.session_state.pop(replying_key, None)
 if not (cut_short and cut_short[0] == st.session_state.get(conversation_key) and 0 < cut_short[1] <= len(turns)
         and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})):
@@ -281,7 +294,8 @@ if running:
 else:
     placeholder = "Ask a question, paste a draft, or say \"let's practise…\""
 # One keyed input whose placeholder changes: while a rerun swaps modes, the page never shows two.
-text = st.chat_input(placeholder, key="chat-input")
+text = st.chat_input(placeholder, key="chat-input", on_submit=accept)
+DOING = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
 
 if running:
     if text:
@@ -292,26 +306,23 @@ if running:
         save(Turn(ended.question, "", f"Practised: {rehearsal.scorecard['outcome']}", mode="rehearse",
                   payload=ended.payload), seq)
         st.rerun()
-elif resume_in is not None and not text:
-    turn = turns[cut_short[1] - 1]
+elif resume_in is not None and (not text or accepted == cut_short[1]):
+    # A new message (saved by accept), or a reply an earlier run did not finish: write it now.
+    seq = cut_short[1]
+    turn = turns[seq - 1]
+    mode, scenario = turn.mode, (turn.payload or {}).get("scenario")
     with resume_in.container():
-        done = reply(turn.mode, turn.question, cut_short[1], (turn.payload or {}).get("scenario"))
-    if done is not None:
-        st.rerun()  # the saved reply in its place, with its "Not what you meant?" (an error stays shown)
-elif text:
+        if not (turn.payload or {}).get("routed", True):
+            route = rt.router.route(turn.question.strip(), scenarios)
+            save(pending(turn.question, route.mode, route.scenario), seq)
+            st.caption(f"{DOING[route.mode]} ({route.confidence:.0%} sure)")
+            mode, scenario = route.mode, route.scenario
+        done = reply(mode, turn.question, seq, scenario)
+        if done is not None and done.mode == "rehearse":
+            st.rerun()  # the confirm form is interactive from its saved copy
+        not_what_you_meant(turns[seq - 1], seq)
+elif text and not text.strip():
     with st.chat_message("user"):
         st.markdown(text)
     with st.chat_message("assistant"):
-        if not text.strip():
-            show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
-        else:
-            seq = save(pending(text, "ask"))  # first of all: from here on a rerun cannot lose it
-            route = rt.router.route(text.strip(), scenarios)
-            save(pending(text, route.mode, route.scenario), seq)
-            doing = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
-            st.caption(f"{doing[route.mode]} ({route.confidence:.0%} sure)")
-            turn = reply(route.mode, text, seq, route.scenario)
-            if turn is not None:
-                if turn.mode == "rehearse":
-                    st.rerun()  # the confirm form is interactive from its saved copy
-            not_what_you_meant(turns[seq - 1], seq)
+        show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
