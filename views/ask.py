@@ -19,6 +19,7 @@ conversation_key = f"conversation:{space.name}"
 replying_key = f"replying:{space.name}"  # (chat, message number) while its reply is being written
 accepted_key = f"accepted:{space.name}"  # the message number the chat input saved in this run
 MODE_LABELS = {"ask": "Answer it as a question", "review": "Review it as a draft", "rehearse": "Practise it as a conversation"}
+DOING = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
 
 if key not in st.session_state:
     # A reload starts a new session: pick the latest conversation back up from disk.
@@ -295,7 +296,6 @@ else:
     placeholder = "Ask a question, paste a draft, or say \"let's practise…\""
 # One keyed input whose placeholder changes: while a rerun swaps modes, the page never shows two.
 text = st.chat_input(placeholder, key="chat-input", on_submit=accept)
-DOING = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
 
 if running:
     if text:
