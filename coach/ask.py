@@ -187,6 +187,7 @@ class AskChain:
         return self.scope is None or self.scope.covers(question)
 
     def user_message(self, question: str, hits: list[Hit], history: list[Turn] | None = None) -> str:
+        history = answered(history or [])
         coverage = "" if self.covered(question) else (
             "The playbook does not cover this question, and the person has been told so already. Give only "
             "the nearest advice the playbook does give, in at most three bullets.\n")
@@ -243,7 +244,7 @@ class AskChain:
         from coach.shape import ShapeGuard
 
         question = check_question(question)
-        history = history or []
+        history = answered(history or [])
         self.raw_answer = ""
         covered = self.covered(question)
         self.guard = ShapeGuard([t.answer for t in history if t.mode == "ask"], max_steps=4 if covered else 3,
@@ -356,6 +357,12 @@ class AskChain:
                 turn.answer += piece
         turn.prompt = self.user_message(question, turn.sources, history)
         return turn
+
+
+def answered(history: list[Turn]) -> list[Turn]:
+    """The turns of a chat that got a reply: a message saved while its reply was still to come
+    (payload "pending") has nothing to replay and was not answered."""
+    return [t for t in history if not (t.payload or {}).get("pending")]
 
 
 def saved_stream(chain: AskChain, question: str, history: list[Turn], save) -> Iterator[Hit | str]:

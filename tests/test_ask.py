@@ -210,6 +210,17 @@ def test_by_default_only_the_earlier_questions_reach_the_model_not_the_answers(i
     assert "Send a weekly update" not in second[-1].content
 
 
+def test_a_message_still_waiting_for_its_reply_is_not_replayed_as_answered(index):
+    """The chat saves a message before its reply; one left without a reply is not an earlier answer."""
+    model = RecordingChatModel(replies=["- Put the ask first. [1]"] * 2)
+    unanswered = Turn("What should I do about the reorg?", "", "", payload={"pending": True})
+    for mode in ("questions", "full"):
+        chain = make_chain(index, model, history_mode=mode)
+        chain.ask("And what should the update contain?", [unanswered])
+        sent = model.calls[-1]
+        assert len(sent) == 2 and "reorg" not in sent[-1].content
+
+
 def test_a_citation_points_at_the_source_that_supports_the_line(index):
     chain = make_chain(index, RecordingChatModel())
     hits = chain.retrieve("I'm afraid to tell my boss I made a mistake")

@@ -198,6 +198,12 @@ def test_two_signed_in_people_each_see_only_their_own_notes(team_url, tmp_path):
         bob.reload()
         expect(bob.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
         assert "BANANA" not in bob.content()
+        bob.get_by_label("Username").fill("bob")  # the new password signs him in, and he stays in
+        bob.get_by_label("Password", exact=True).fill("bob's new passphrase")
+        bob.get_by_role("button", name="Sign in").click()
+        expect(bob.get_by_text("Signed in as Bob")).to_be_visible(timeout=60_000)
+        bob.get_by_role("link", name="Notes").click()  # another run: still signed in, his note still there
+        expect(bob.get_by_text("1 note", exact=True)).to_be_visible(timeout=60_000)
         alice.reload()
         expect(alice.get_by_text("1 note", exact=True)).to_be_visible(timeout=60_000)
         browser.close()

@@ -110,3 +110,21 @@ def test_a_reply_cut_short_by_a_rerun_is_written_again_in_the_next_run(app_env, 
     assert at.error, "the reply was written again (and failed, visibly, with no server)"
     at.run()  # a failed reply is not retried by every later run
     assert not at.error and any("No reply yet" in c for c in assistant_captions(at))
+
+
+def test_two_tabs_on_one_chat_keep_each_message_in_its_own_place(app_env, monkeypatch):
+    """A message numbered by the database, not by the tab's own list: a reply never lands on another."""
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # replies fail; the messages stay
+    first = start()
+    first.chat_input[0].set_value("Question one about my boss?").run()
+    second = start()  # another tab, on the same (latest) chat
+    first.chat_input[0].set_value("Question two about my boss?").run()
+    second.chat_input[0].set_value("Question three about my boss?").run()
+    assert not second.exception, second.exception
+    shown = [m.markdown[0].value for m in second.chat_message if m.name == "user"]
+    assert shown == ["Question one about my boss?", "Question two about my boss?", "Question three about my boss?"]
+    chats = runtime().workspace().conversations
+    assert [t.question for t in chats.turns(chats.latest())] == shown

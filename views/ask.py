@@ -5,7 +5,7 @@ two modes in case it guessed wrong."""
 import streamlit as st
 
 from coach.ask import Turn, check_question, saved_stream
-from coach.errors import CoachError
+from coach.errors import CoachError, InputError
 from coach.rehearse import DIFFICULTIES
 from coach.scenarios import Scenario, draft_scenario, save_scenario
 from coach.store import Hit
@@ -48,9 +48,16 @@ def save(turn: Turn, seq: int | None = None) -> int:
     if st.session_state.get(conversation_key) is None:
         st.session_state[conversation_key] = space.conversations.start(turn.question)
     if seq is None:
-        space.conversations.append(st.session_state[conversation_key], turn)
+        try:
+            seq = space.conversations.append(st.session_state[conversation_key], turn)
+        except InputError:  # the chat was deleted in another tab: this message starts a new one
+            st.session_state[conversation_key] = space.conversations.start(turn.question)
+            turns.clear()
+            seq = space.conversations.append(st.session_state[conversation_key], turn)
         turns.append(turn)
-        return len(turns)
+        if seq != len(turns):  # another tab (or `coach ask --continue`) added to this chat meanwhile
+            turns[:] = space.conversations.turns(st.session_state[conversation_key])
+        return seq
     space.conversations.update(st.session_state[conversation_key], seq, turn)
     turns[seq - 1] = turn
     return seq
@@ -68,9 +75,27 @@ def accept() -> None:
     text = st.session_state.get("chat-input") or ""
     if st.session_state.get("chat-rehearsal") or not text.strip():
         return  # a line of a running rehearsal, or an empty message (the page says so)
-    seq = save(pending(text, routed=False))
+    try:
+        seq = save(pending(text, routed=False))
+    except CoachError:  # the chat was deleted in another tab, say: the page handles the message itself
+        return
     st.session_state[replying_key] = (st.session_state.get(conversation_key), seq)
     st.session_state[accepted_key] = seq
+
+
+def write_reply(seq: int) -> None:
+    """Route message number seq if it is new, write its reply in its place, offer the other modes."""
+    turn = turns[seq - 1]
+    mode, scenario = turn.mode, (turn.payload or {}).get("scenario")
+    if not (turn.payload or {}).get("routed", True):
+        route = rt.router.route(turn.question.strip(), scenarios)
+        save(pending(turn.question, route.mode, route.scenario), seq)
+        st.caption(f"{DOING[route.mode]} ({route.confidence:.0%} sure)")
+        mode, scenario = route.mode, route.scenario
+    done = reply(mode, turn.question, seq, scenario)
+    if done is not None and done.mode == "rehearse":
+        st.rerun()  # the confirm form is interactive from its saved copy
+    not_what_you_meant(turns[seq - 1], seq)
 
 
 def reply(mode: str, text: str, seq: int, scenario: str | None = None) -> Turn | None:
@@ -242,7 +267,6 @@ def not_what_you_meant(turn: Turn, seq: int) -> None:
 
 def run_mode(mode: str, text: str, history: list[Turn], seq: int, scenario: str | None = None) -> Turn | None:
     """The reply to message number seq in one mode (None: an error was shown; the message stays saved)."""
-    history = [t for t in history if not (t.payload and t.payload.get("pending"))]  # unanswered: nothing to replay
     if mode == "review":
         return review(text)
     if mode == "rehearse":
@@ -261,9 +285,11 @@ if not turns:
     )
 rerun_as = st.session_state.pop("rerun-as", None)
 accepted = st.session_state.pop(accepted_key, None)
-cut_short = st.session_state.pop(replying_key, None)
+# Kept until the reply is saved (reply() clears it), so a second rerun arriving early cannot drop it.
+cut_short = st.session_state.get(replying_key)
 if not (cut_short and cut_short[0] == st.session_state.get(conversation_key) and 0 < cut_short[1] <= len(turns)
         and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})):
+    st.session_state.pop(replying_key, None)
     cut_short = None
 resume_in = None  # where the reply cut short is written again, unless a new message takes over
 last_running = max((i for i, t in enumerate(turns, 1)
@@ -282,7 +308,10 @@ for seq, turn in enumerate(turns, 1):
         elif cut_short and cut_short[1] == seq and not rerun_as:
             resume_in = st.empty()
             with resume_in.container():
-                show_turn(turn, seq, active=False)
+                if accepted == seq:
+                    st.caption("Reading your message…")
+                else:
+                    show_turn(turn, seq, active=False)
         else:
             show_turn(turn, seq, active=seq == last_running)
         if not (cut_short and cut_short[1] == seq):
@@ -308,21 +337,16 @@ if running:
         st.rerun()
 elif resume_in is not None and (not text or accepted == cut_short[1]):
     # A new message (saved by accept), or a reply an earlier run did not finish: write it now.
-    seq = cut_short[1]
-    turn = turns[seq - 1]
-    mode, scenario = turn.mode, (turn.payload or {}).get("scenario")
     with resume_in.container():
-        if not (turn.payload or {}).get("routed", True):
-            route = rt.router.route(turn.question.strip(), scenarios)
-            save(pending(turn.question, route.mode, route.scenario), seq)
-            st.caption(f"{DOING[route.mode]} ({route.confidence:.0%} sure)")
-            mode, scenario = route.mode, route.scenario
-        done = reply(mode, turn.question, seq, scenario)
-        if done is not None and done.mode == "rehearse":
-            st.rerun()  # the confirm form is interactive from its saved copy
-        not_what_you_meant(turns[seq - 1], seq)
-elif text and not text.strip():
+        write_reply(cut_short[1])
+elif text:  # not saved by accept: empty, or sent while a rehearsal had just ended elsewhere
     with st.chat_message("user"):
         st.markdown(text)
     with st.chat_message("assistant"):
-        show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
+        if not text.strip():
+            show_error(CoachError("The message is empty.", "Type a question, paste a draft, or say what to practise."))
+        else:
+            try:
+                write_reply(save(pending(text, routed=False)))
+            except CoachError as exc:
+                show_error(exc)

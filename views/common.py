@@ -167,11 +167,11 @@ def sign_in() -> str:
     user = st.session_state.get("username") if status else None
     if status and user not in credentials["usernames"]:  # removed (coach users rm) while signed in
         auth.logout(location="unrendered")
-        user = None
+        forget_previous_person(None)  # in a session that was just restored from its cookie too
     elif status and password_changed_since_sign_in(rt, user):  # coach users passwd ends every session
         auth.logout(location="unrendered")
         st.session_state[SIGNED_OUT_WHY] = "Your password was changed since you signed in: sign in with the new one."
-        user = None
+        forget_previous_person(None)
     previous = st.session_state.get(SIGNED_IN)
     if previous is not None and previous != user:  # signed out, or another person signed in here
         forget_previous_person(user)
