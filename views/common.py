@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -43,6 +44,44 @@ def wait_for_model(message: str = "The coach is still getting ready (first start
             rt.wait_until_ready()
 
 
+
+
+class Submitted:
+    """What a person submitted (a form, a chat line), kept in the session until the page has acted on it.
+
+    A submit button's value lasts one run. A rerun from elsewhere (the sign-in cookie component reporting
+    back after a page change, a second click) stops the run that carries it, and the submission would be
+    gone with it. So the button's callback, which Streamlit calls before the page runs, keeps the values
+    here; the page acts on them and lets go (`done`) as soon as the effect is stored, and a run stopped
+    before that acts again in the next one. After `TRIES` stopped runs it gives up, rather than loop.
+    """
+
+    TRIES = 3
+
+    def __init__(self, key: str):
+        self.key = f"submitted:{key}"
+
+    def keep(self, value: object) -> None:
+        st.session_state[self.key] = (value, 0)
+
+    def on_submit(self, read: Callable[[], object]) -> Callable[[], None]:
+        """A callback for on_click/on_submit that keeps read()'s value (read the widgets by their keys)."""
+        return lambda: self.keep(read())
+
+    def waiting(self):
+        """The value to act on in this run, or None; each call counts as one try."""
+        kept = st.session_state.get(self.key)
+        if kept is None:
+            return None
+        value, tries = kept
+        if tries >= self.TRIES:
+            self.done()
+            return None
+        st.session_state[self.key] = (value, tries + 1)
+        return value
+
+    def done(self) -> None:
+        st.session_state.pop(self.key, None)
 
 
 def show_error(exc: CoachError) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.notes import MAX_FILE_BYTES, clean_name, extract_text
-from views.common import show_error, workspace
+from views.common import Submitted, workspace
 
 space = workspace()
 notes = space.notes
@@ -19,48 +19,79 @@ st.caption(
 )
 
 
-def add(name: str, read, replace: bool = False) -> None:
-    """Add a note; one with the name of an existing note waits for the person to confirm the replacement."""
-    bar = st.progress(0.0, text=f"Reading {name}…")
-    try:
-        text = read()
-        if not replace and clean_name(name) in {n.name for n in notes.list()}:
-            bar.empty()
-            st.session_state[pending_key] = (clean_name(name), text)
-            return
-        note = notes.add(name, text, lambda f, d: bar.progress(f, text=d))
-    except CoachError as exc:
+submitted = Submitted(f"notes:{space.name}")  # [(name, text or None, file bytes or None, replace)]
+report_key = f"notes-report:{space.name}"  # [(ok, markdown)] for the last notes submitted
+
+
+def keep(*items: tuple) -> None:
+    """Callback of the Add buttons: keep the notes to add (see Submitted), and drop the last report."""
+    st.session_state.pop(report_key, None)
+    submitted.keep(list(items)) if items else submitted.done()
+
+
+def keep_paste() -> None:
+    name = st.session_state.get("paste-name") or f"Pasted note {time.strftime('%Y-%m-%d %H:%M')}"
+    keep((name, st.session_state.get("paste-text") or "", None, False))
+
+
+def keep_files() -> None:
+    keep(*[(file.name, None, file.getvalue(), False) for file in st.session_state.get("upload-files") or []])
+
+
+def keep_replacement() -> None:
+    name, text = st.session_state.pop(pending_key)
+    keep((name, text, None, True))
+
+
+def add_waiting() -> None:
+    """Add the kept notes one by one; each leaves the queue as soon as it is stored (or refused)."""
+    while queue := submitted.waiting():
+        (name, text, data, replace), rest = queue[0], queue[1:]
+
+        def next_one() -> None:  # this note is stored (or refused): from here a stopped run loses nothing
+            submitted.keep(rest) if rest else submitted.done()
+
+        bar = st.progress(0.0, text=f"Reading {name}…")
+        try:
+            if text is None:
+                text = extract_text(name, data)
+            if not replace and clean_name(name) in {n.name for n in notes.list()}:
+                st.session_state[pending_key] = (clean_name(name), text)
+                note = None
+            else:
+                note = notes.add(name, text, lambda f, d: bar.progress(f, text=d))
+        except CoachError as exc:
+            report = (False, f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message)
+        else:
+            report = (True, f"Added **{note.name}** ({note.parts} parts).") if note else None
+        next_one()
+        if report:  # kept, so that a run stopped from here on still shows it
+            st.session_state.setdefault(report_key, []).append(report)
         bar.empty()
-        show_error(exc)
-    else:
-        bar.empty()
-        st.success(f"Added **{note.name}** ({note.parts} parts).", icon=":material/check:")
 
 
 upload, paste = st.tabs(["Upload files", "Paste text"])
 with upload:
     with st.form("upload", clear_on_submit=True):
-        files = st.file_uploader(
+        st.file_uploader(
             f"Markdown, text, PDF or Word files, up to {MAX_FILE_BYTES // 2**20} MB each",
-            type=["md", "txt", "pdf", "docx"], accept_multiple_files=True,
+            type=["md", "txt", "pdf", "docx"], accept_multiple_files=True, key="upload-files",
         )
-        if st.form_submit_button("Add files", icon=":material/upload:") and files:
-            for file in files:
-                add(file.name, lambda file=file: extract_text(file.name, file.getvalue()))
+        st.form_submit_button("Add files", icon=":material/upload:", on_click=keep_files)
 with paste:
     with st.form("paste", clear_on_submit=True):
-        name = st.text_input("Name", placeholder="1:1 notes, 12 March")
-        text = st.text_area("Text", height=180)
-        if st.form_submit_button("Add note", icon=":material/note_add:"):
-            add(name or f"Pasted note {time.strftime('%Y-%m-%d %H:%M')}", lambda: text)
+        st.text_input("Name", placeholder="1:1 notes, 12 March", key="paste-name")
+        st.text_area("Text", height=180, key="paste-text")
+        st.form_submit_button("Add note", icon=":material/note_add:", on_click=keep_paste)
 
+add_waiting()
+for ok, text in st.session_state.get(report_key, []):
+    st.success(text, icon=":material/check:") if ok else st.error(text, icon=":material/error:")
 if pending := st.session_state.get(pending_key):
     name, text = pending
     st.warning(f"A note called **{name}** already exists. Replace it with the new text?", icon=":material/help:")
     yes, no = st.columns(2)
-    if yes.button("Replace it", type="primary", icon=":material/swap_horiz:"):
-        st.session_state.pop(pending_key)
-        add(name, lambda: text, replace=True)
+    yes.button("Replace it", type="primary", icon=":material/swap_horiz:", on_click=keep_replacement)
     if no.button("Keep the old one", icon=":material/close:"):
         st.session_state.pop(pending_key)
         st.rerun()
