@@ -156,6 +156,20 @@ def test_profile_page_saves_the_form(app_env):
     assert again.text_input[0].value == "Dana"
 
 
+def test_a_profile_saved_in_a_run_that_another_rerun_stops_is_still_saved(app_env, monkeypatch):
+    from coach.profile import ProfileStore
+
+    at = start()
+    at.switch_page("views/profile.py").run()
+    stopped_once(monkeypatch, ProfileStore, "load")  # the run with the click stops before the form
+    at.text_input[0].set_value("Dana")
+    [b for b in at.button if "Save" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    again = start()
+    again.switch_page("views/profile.py").run()
+    assert again.text_input[0].value == "Dana"
+
+
 def test_the_app_keeps_workspaces_apart(app_env):
     from views.common import runtime
 
@@ -186,6 +200,19 @@ def test_review_page_highlights_the_words_and_lists_findings(app_env):
     assert "<mark" in page and "sorry to bother" in page
     warnings = " ".join(w.value for w in at.warning)
     assert "myth-fear" in warnings and "myth-just-execute" in warnings
+
+
+def test_a_draft_submitted_in_a_run_that_another_rerun_stops_is_still_reviewed(app_env, monkeypatch):
+    from coach.runtime import Runtime
+
+    at = start()
+    at.switch_page("views/review.py").run()
+    stopped_once(monkeypatch, Runtime, "analyze")
+    at.text_area(key="review_draft").set_value("Hi Dana, sorry to bother you again. Whatever you decide is fine.")
+    at.toggle[0].set_value(False)
+    [b for b in at.button if b.label == "Review"][0].click().run()
+    assert not at.exception, at.exception
+    assert "myth-fear" in " ".join(w.value for w in at.warning)
 
 
 def test_review_page_refuses_an_empty_draft(app_env):

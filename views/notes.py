@@ -47,10 +47,6 @@ def add_waiting() -> None:
     """Add the kept notes one by one; each leaves the queue as soon as it is stored (or refused)."""
     while queue := submitted.waiting():
         (name, text, data, replace), rest = queue[0], queue[1:]
-
-        def next_one() -> None:  # this note is stored (or refused): from here a stopped run loses nothing
-            submitted.keep(rest) if rest else submitted.done()
-
         bar = st.progress(0.0, text=f"Reading {name}…")
         try:
             if text is None:
@@ -64,7 +60,7 @@ def add_waiting() -> None:
             report = (False, f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message)
         else:
             report = (True, f"Added **{note.name}** ({note.parts} parts).") if note else None
-        next_one()
+        submitted.keep(rest) if rest else submitted.done()  # stored (or refused): a stopped run loses nothing now
         if report:  # kept, so that a run stopped from here on still shows it
             st.session_state.setdefault(report_key, []).append(report)
         bar.empty()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from coach.analysis import MAX_DRAFT_CHARS
-from views.common import runtime, workspace
+from views.common import Submitted, runtime, workspace
 from views.components import review_draft, show_analysis, show_rewrite
 
 st.set_page_config(layout="wide")  # the draft, the findings and the rewrite sit side by side
@@ -17,18 +17,22 @@ st.caption(
     f"words behind each finding; the coach then suggests a better version. Up to {MAX_DRAFT_CHARS:,} characters."
 )
 
-with st.form("review"):
-    draft = st.text_area("Your draft", height=220, key="review_draft",
-                         placeholder="Hi Dana, sorry to bother you again…")
-    goal = st.text_input("What do you want from this message? (optional)",
-                         placeholder="e.g. a decision on the backup vendor by Friday")
-    use_model = st.toggle("Ask the coach for a rewrite", value=True)
-    submitted = st.form_submit_button("Review", type="primary", icon=":material/rate_review:")
+submitted = Submitted(f"review:{space.name}")  # (draft, goal, use_model) until its review is kept
 
-if submitted:
+with st.form("review"):
+    st.text_area("Your draft", height=220, key="review_draft", placeholder="Hi Dana, sorry to bother you again…")
+    st.text_input("What do you want from this message? (optional)", key="review_goal",
+                  placeholder="e.g. a decision on the backup vendor by Friday")
+    st.toggle("Ask the coach for a rewrite", value=True, key="review_use_model")
+    st.form_submit_button("Review", type="primary", icon=":material/rate_review:", on_click=submitted.on_submit(
+        lambda: (st.session_state.review_draft, st.session_state.review_goal, st.session_state.review_use_model)))
+
+if (todo := submitted.waiting()) is not None:
     st.session_state.pop(result_key, None)
-    if (result := review_draft(rt, space, draft, goal, use_model)) is not None:
+    result = review_draft(rt, space, *todo)
+    if result is not None:
         st.session_state[result_key] = result
+    submitted.done()
 elif (result := st.session_state.get(result_key)) is not None:
     show_analysis(result)
     show_rewrite(result)
