@@ -242,6 +242,25 @@ def test_rehearse_page_plays_the_superior_and_survives_a_reload(app_env):
     assert meter.proto.text == "0 of 3 of your superior's concerns met"
 
 
+def test_a_line_said_in_a_run_that_another_rerun_stops_is_still_said_once(app_env, monkeypatch):
+    from coach.runtime import Runtime
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the superior cannot answer: the line stays
+    at = start()
+    at.switch_page("views/rehearse.py").run()
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    stopped_once(monkeypatch, Runtime, "rehearsal_coach")
+    at.chat_input[0].set_value("Hi, the API team slipped and Friday is at risk.").run()
+    assert not at.exception, at.exception
+    assert "Your turn is kept" in " ".join(c.value for c in at.caption)
+    at.run()  # said once: a later run does not say it again
+    [rehearsal] = runtime().workspace().rehearsals.list()
+    said = [line.text for line in runtime().workspace().rehearsals.get(rehearsal.id).lines if line.role == "user"]
+    assert said == ["Hi, the API team slipped and Friday is at risk."]
+
+
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):
     from coach.rehearse import Line
     from views.common import runtime
