@@ -59,6 +59,27 @@ def test_a_request_to_practise_runs_the_rehearsal_in_the_chat_and_saves_the_debr
     assert "let's practise" in at.chat_input[0].proto.placeholder
 
 
+def test_a_rehearsal_line_sent_in_a_run_that_another_rerun_stops_is_still_said_once(app_env, monkeypatch):
+    from coach.runtime import Runtime
+    from tests.test_app import stopped_once
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the superior cannot answer: the line stays
+    at = start()
+    at.chat_input[0].set_value("Let's practise asking my boss for a promotion and a raise.").run()
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    assert "What do you say to" in at.chat_input[0].proto.placeholder
+    stopped_once(monkeypatch, Runtime, "rehearsal_coach")
+    at.chat_input[0].set_value("I'd like to talk about my compensation.").run()
+    assert not at.exception, at.exception
+    assert "Your turn is kept" in " ".join(assistant_captions(at))
+    at.run()  # said once: a later run does not say it again
+    [saved] = runtime().workspace().rehearsals.list()
+    said = [line.text for line in runtime().workspace().rehearsals.get(saved.id).lines if line.role == "user"]
+    assert said == ["I'd like to talk about my compensation."]
+
+
 @pytest.mark.model
 def test_not_what_you_meant_re_runs_the_message_in_another_mode(app_env):
     at = start()

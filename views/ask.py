@@ -10,7 +10,7 @@ from coach.rehearse import DIFFICULTIES
 from coach.scenarios import Scenario, draft_scenario, save_scenario
 from coach.store import Hit
 from views.common import model_markdown, runtime, show_error, show_sources, wait_for_model, workspace
-from views.components import rehearsal_controls, review_draft, say, show_analysis, show_debrief, show_lines, show_rewrite
+from views.components import keep_line, rehearsal_controls, review_draft, say_kept, show_analysis, show_debrief, show_lines, show_rewrite
 
 rt = runtime()
 space = workspace()
@@ -73,8 +73,11 @@ def accept() -> None:
     """The chat input's on_submit: it runs before the page does, so the message is saved (with no
     reply yet) even if this run is cut short at once; this run, or the next, writes the reply."""
     text = st.session_state.get("chat-input") or ""
-    if st.session_state.get("chat-rehearsal") or not text.strip():
-        return  # a line of a running rehearsal, or an empty message (the page says so)
+    if running := st.session_state.get("chat-rehearsal"):  # a line of the rehearsal running in the chat
+        keep_line(space.rehearsals, running[1].id, text)
+        return
+    if not text.strip():
+        return  # an empty message: the page says so
     try:
         seq = save(pending(text, routed=False))
     except CoachError:  # the chat was deleted in another tab, say: the page handles the message itself
@@ -327,8 +330,7 @@ else:
 text = st.chat_input(placeholder, key="chat-input", on_submit=accept)
 
 if running:
-    if text:
-        say(coach, rehearsal, space.rehearsals, text)
+    say_kept(coach, rehearsal, space.rehearsals)
     if rehearsal_controls(coach, rehearsal, space.rehearsals, space, f"chat:{rehearsal.id}"):
         ended = turns[seq - 1]
         ended.payload["state"] = "ended"

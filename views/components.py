@@ -12,7 +12,7 @@ import streamlit as st
 from coach.errors import CoachError
 from coach.present import diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
 from coach.review import Restart, Review
-from views.common import show_error, show_scorecard, wait_for_model
+from views.common import Submitted, show_error, show_scorecard, wait_for_model
 
 SUPERIOR_AVATAR = ":material/person:"
 
@@ -122,6 +122,22 @@ def say(coach, rehearsal, store, text: str) -> None:
     except CoachError as exc:
         show_error(exc)
         st.caption("Your turn is kept in the transcript; send your next line when ready.")
+
+
+def keep_line(store, rehearsal_id: int, text: str) -> None:
+    """The chat input's on_submit in a rehearsal: keep the line, and how long the transcript was, until
+    it is said (see Submitted): a rerun that stops the run carrying it does not lose it."""
+    Submitted(f"rehearsal-line:{rehearsal_id}").keep((text, len(store.get(rehearsal_id).lines)))
+
+
+def say_kept(coach, rehearsal, store) -> None:
+    """Say the kept line, unless it is empty or a stopped run already added it to the transcript."""
+    kept = Submitted(f"rehearsal-line:{rehearsal.id}")
+    if (todo := kept.waiting()) is not None:
+        text, lines_before = todo
+        if rehearsal.ended is None and text and len(rehearsal.lines) == lines_before:
+            say(coach, rehearsal, store, text)
+        kept.done()
 
 
 def rehearsal_controls(coach, rehearsal, store, space, key: str) -> bool:

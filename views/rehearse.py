@@ -4,8 +4,8 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.rehearse import DIFFICULTIES
-from views.common import Submitted, runtime, workspace
-from views.components import rehearsal_controls, say, show_debrief, show_lines
+from views.common import runtime, workspace
+from views.components import keep_line, rehearsal_controls, say_kept, show_debrief, show_lines
 
 st.set_page_config(layout="wide")  # the conversation and the controls sit side by side
 rt = runtime()
@@ -52,19 +52,13 @@ coach = rt.rehearsal_coach(sc, space)
 st.markdown(f"### {sc.title}")
 st.caption(f"{coach.boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 
-# The line and how long the transcript was when it was sent, kept until the line is in the transcript.
-submitted = Submitted(f"rehearsal-line:{rehearsal.id}")
 if rehearsal.ended is None:  # at the top level, the input is pinned to the bottom, below the conversation
     st.chat_input(f"What do you say to {coach.boss_in_text}?", key=f"line:{rehearsal.id}",
-                  on_submit=submitted.on_submit(lambda: (st.session_state[f"line:{rehearsal.id}"], len(store.get(rehearsal.id).lines))))
+                  on_submit=lambda: keep_line(store, rehearsal.id, st.session_state[f"line:{rehearsal.id}"]))
 talk, side = st.columns([3, 2])
 with talk:
     show_lines(rehearsal, coach.boss)
-    if (todo := submitted.waiting()) is not None:
-        text, lines_before = todo
-        if rehearsal.ended is None and text and len(rehearsal.lines) == lines_before:  # not said by a stopped run
-            say(coach, rehearsal, store, text)
-        submitted.done()
+    say_kept(coach, rehearsal, store)
 with side:
     if rehearsal.ended is None:
         if rehearsal_controls(coach, rehearsal, store, space, f"page:{rehearsal.id}"):
