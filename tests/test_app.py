@@ -86,10 +86,10 @@ def test_notes_page_adds_lists_and_deletes_a_pasted_note(app_env):
     assert not any("1:1 notes" in e.label for e in at.expander)
 
 
-def stopped_once(monkeypatch, cls, method: str) -> None:
+def stopped_once(monkeypatch, cls, method: str, after: bool = False) -> None:
     """The first call of cls.method meets a rerun from elsewhere (the sign-in cookie component reporting
-    back after a page change does this): Streamlit stops the run there and starts a new one, whose
-    widgets no longer carry the click."""
+    back after a page change does this): Streamlit stops the run there (before the call, or just after
+    it with after=True) and starts a new one, whose widgets no longer carry the click."""
     from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
@@ -98,10 +98,11 @@ def stopped_once(monkeypatch, cls, method: str) -> None:
 
     def first_call_stopped(*args, **kwargs):
         calls.append(1)
+        result = real(*args, **kwargs) if after or len(calls) > 1 else None
         if len(calls) == 1:
             ctx = get_script_run_ctx()  # the same page, as the component's rerun is
             raise RerunException(RerunData(query_string=ctx.query_string, page_script_hash=ctx.page_script_hash))
-        return real(*args, **kwargs)
+        return result
 
     monkeypatch.setattr(cls, method, first_call_stopped)
 
@@ -118,6 +119,21 @@ def test_a_note_submitted_in_a_run_that_another_rerun_stops_is_still_added(app_e
     assert not at.exception, at.exception
     assert "Added **1:1 notes, 12 March**" in at.success[0].value
     assert [e.label for e in at.expander if "1:1 notes" in e.label] == ["1:1 notes, 12 March · 1 parts · 41 characters"]
+
+
+def test_a_note_stored_by_a_run_stopped_just_after_is_not_added_twice(app_env, monkeypatch):
+    from coach.notes import NoteStore
+
+    at = start()
+    at.switch_page("views/notes.py").run()
+    stopped_once(monkeypatch, NoteStore, "add", after=True)
+    at.text_input[0].set_value("dana.md")
+    at.text_area[0].set_value("Dana wants three bullets and a clear ask.")
+    [b for b in at.button if "Add note" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    assert not at.warning, "not asked whether to replace the note it has just added"
+    assert "Added **dana.md**" in at.success[0].value
+    assert [e.label for e in at.expander if "dana" in e.label] == ["dana.md · 1 parts · 41 characters"]
 
 
 def test_a_note_with_the_name_of_an_existing_one_asks_before_replacing(app_env):

@@ -72,8 +72,9 @@ def pending(text: str, mode: str = "ask", scenario: str | None = None, routed: b
 def accept() -> None:
     """The chat input's on_submit: it runs before the page does, so the message is saved (with no
     reply yet) even if this run is cut short at once; this run, or the next, writes the reply."""
-    text = st.session_state.get("chat-input") or ""
-    if running := st.session_state.get("chat-rehearsal"):  # a line of the rehearsal running in the chat
+    values = st.session_state.to_dict()  # no point where Streamlit may stop this callback, unlike .get()
+    text = values.get("chat-input") or ""
+    if running := values.get("chat-rehearsal"):  # a line of the rehearsal running in the chat
         keep_line(space.rehearsals, running[1].id, text)
         return
     if not text.strip():

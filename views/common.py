@@ -46,6 +46,9 @@ def wait_for_model(message: str = "The coach is still getting ready (first start
 
 
 
+SUBMITTED = "upward-submitted"  # a plain dict in the session: {key: (value, tries)}
+
+
 class Submitted:
     """What a person submitted (a form, a chat line), kept in the session until the page has acted on it.
 
@@ -53,35 +56,47 @@ class Submitted:
     back after a page change, a second click) stops the run that carries it, and the submission would be
     gone with it. So the button's callback, which Streamlit calls before the page runs, keeps the values
     here; the page acts on them and lets go (`done`) as soon as the effect is stored, and a run stopped
-    before that acts again in the next one. After `TRIES` stopped runs it gives up, rather than loop.
+    before that acts again in the next one. After `TRIES` stopped runs it gives up, and says so.
+
+    Every read or write of st.session_state is itself a point where Streamlit may stop the run, in a
+    callback too; so a callback reads the widgets once (`st.session_state.to_dict()`, which is not) and
+    writes only into a plain dict kept in the session.
     """
 
     TRIES = 3
 
     def __init__(self, key: str):
-        self.key = f"submitted:{key}"
+        self.key = key
+        self.box = st.session_state.to_dict().get(SUBMITTED)
+        if self.box is None:  # the first in this session: made by a page run, before any callback needs it
+            self.box = st.session_state[SUBMITTED] = {}
 
     def keep(self, value: object) -> None:
-        st.session_state[self.key] = (value, 0)
+        self.box[self.key] = (value, 0)
 
-    def on_submit(self, read: Callable[[], object]) -> Callable[[], None]:
-        """A callback for on_click/on_submit that keeps read()'s value (read the widgets by their keys)."""
-        return lambda: self.keep(read())
+    def on_submit(self, read: Callable[[dict], object]) -> Callable[[], None]:
+        """A callback for on_click/on_submit that keeps read(widget values by key)."""
+        return lambda: self.keep(read(st.session_state.to_dict()))
+
+    def kept(self):
+        """The value kept, or None; unlike `waiting`, this counts no try."""
+        return self.box.get(self.key, (None, 0))[0]
 
     def waiting(self):
         """The value to act on in this run, or None; each call counts as one try."""
-        kept = st.session_state.get(self.key)
-        if kept is None:
+        if self.key not in self.box:
             return None
-        value, tries = kept
+        value, tries = self.box[self.key]
         if tries >= self.TRIES:
             self.done()
+            st.warning("What you sent last was interrupted several times and is not done: send it again.",
+                       icon=":material/replay:")
             return None
-        st.session_state[self.key] = (value, tries + 1)
+        self.box[self.key] = (value, tries + 1)
         return value
 
     def done(self) -> None:
-        st.session_state.pop(self.key, None)
+        self.box.pop(self.key, None)
 
 
 def show_error(exc: CoachError) -> None:

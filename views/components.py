@@ -124,15 +124,23 @@ def say(coach, rehearsal, store, text: str) -> None:
         st.caption("Your turn is kept in the transcript; send your next line when ready.")
 
 
+def line_kept(rehearsal_id: int) -> Submitted:
+    """A line sent in a rehearsal, and how long the transcript was then, kept until it is said (see Submitted)."""
+    return Submitted(f"rehearsal-line:{rehearsal_id}")
+
+
 def keep_line(store, rehearsal_id: int, text: str) -> None:
-    """The chat input's on_submit in a rehearsal: keep the line, and how long the transcript was, until
-    it is said (see Submitted): a rerun that stops the run carrying it does not lose it."""
-    Submitted(f"rehearsal-line:{rehearsal_id}").keep((text, len(store.get(rehearsal_id).lines)))
+    """The chat input's on_submit in a rehearsal: a rerun that stops the run carrying the line does not lose it."""
+    try:
+        lines_before = len(store.get(rehearsal_id).lines)
+    except CoachError:  # deleted on the History page meanwhile: the page says so
+        return
+    line_kept(rehearsal_id).keep((text, lines_before))
 
 
 def say_kept(coach, rehearsal, store) -> None:
     """Say the kept line, unless it is empty or a stopped run already added it to the transcript."""
-    kept = Submitted(f"rehearsal-line:{rehearsal.id}")
+    kept = line_kept(rehearsal.id)
     if (todo := kept.waiting()) is not None:
         text, lines_before = todo
         if rehearsal.ended is None and text and len(rehearsal.lines) == lines_before:

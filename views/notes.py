@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from coach.errors import CoachError
-from coach.notes import MAX_FILE_BYTES, clean_name, extract_text
+from coach.notes import MAX_FILE_BYTES, check_text, clean_name, extract_text
 from views.common import Submitted, workspace
 
 space = workspace()
@@ -20,40 +20,55 @@ st.caption(
 
 
 submitted = Submitted(f"notes:{space.name}")  # [(name, text or None, file bytes or None, replace)]
-report_key = f"notes-report:{space.name}"  # [(ok, markdown)] for the last notes submitted
+report_key = f"notes-report:{space.name}"  # [(ok, markdown)] for the notes submitted last
 
 
 def keep(*items: tuple) -> None:
-    """Callback of the Add buttons: keep the notes to add (see Submitted), and drop the last report."""
-    st.session_state.pop(report_key, None)
-    submitted.keep(list(items)) if items else submitted.done()
+    """Callback of the Add buttons: queue the notes (see Submitted), after any still waiting."""
+    if items:
+        submitted.keep([*(submitted.kept() or []), *items])
 
 
 def keep_paste() -> None:
-    name = st.session_state.get("paste-name") or f"Pasted note {time.strftime('%Y-%m-%d %H:%M')}"
-    keep((name, st.session_state.get("paste-text") or "", None, False))
+    values = st.session_state.to_dict()
+    name = values.get("paste-name") or f"Pasted note {time.strftime('%Y-%m-%d %H:%M')}"
+    keep((name, values.get("paste-text") or "", None, False))
 
 
 def keep_files() -> None:
-    keep(*[(file.name, None, file.getvalue(), False) for file in st.session_state.get("upload-files") or []])
+    keep(*[(file.name, None, file.getvalue(), False) for file in st.session_state.to_dict().get("upload-files") or []])
 
 
-def keep_replacement() -> None:
-    name, text = st.session_state.pop(pending_key)
+def keep_replacement(name: str, text: str) -> None:
     keep((name, text, None, True))
+    st.session_state.pop(pending_key, None)
+
+
+def stored(name: str, text: str):
+    """The note called name if it already holds this text (a run stopped after storing it), else None."""
+    try:
+        text = check_text(text, name)
+    except CoachError:
+        return None
+    return next((n for n in notes.list() if n.name == clean_name(name) and notes.text(n.id) == text), None)
 
 
 def add_waiting() -> None:
-    """Add the kept notes one by one; each leaves the queue as soon as it is stored (or refused)."""
+    """Add the queued notes one by one; each leaves the queue as soon as it is stored (or refused)."""
+    first = True
     while queue := submitted.waiting():
+        if first and submitted.box[submitted.key][1] == 1:  # a new submission: the last report is done with
+            st.session_state.pop(report_key, None)
+        first = False
         (name, text, data, replace), rest = queue[0], queue[1:]
         bar = st.progress(0.0, text=f"Reading {name}…")
         try:
             if text is None:
                 text = extract_text(name, data)
-            if not replace and clean_name(name) in {n.name for n in notes.list()}:
+            if note := stored(name, text):  # an earlier run stored it, and was stopped before saying so
+                pass
+            elif not replace and clean_name(name) in {n.name for n in notes.list()}:
                 st.session_state[pending_key] = (clean_name(name), text)
-                note = None
             else:
                 note = notes.add(name, text, lambda f, d: bar.progress(f, text=d))
         except CoachError as exc:
@@ -83,14 +98,11 @@ with paste:
 add_waiting()
 for ok, text in st.session_state.get(report_key, []):
     st.success(text, icon=":material/check:") if ok else st.error(text, icon=":material/error:")
-if pending := st.session_state.get(pending_key):
-    name, text = pending
-    st.warning(f"A note called **{name}** already exists. Replace it with the new text?", icon=":material/help:")
+if pending := st.session_state.get(pending_key):  # until the person chooses
+    st.warning(f"A note called **{pending[0]}** already exists. Replace it with the new text?", icon=":material/help:")
     yes, no = st.columns(2)
-    yes.button("Replace it", type="primary", icon=":material/swap_horiz:", on_click=keep_replacement)
-    if no.button("Keep the old one", icon=":material/close:"):
-        st.session_state.pop(pending_key)
-        st.rerun()
+    yes.button("Replace it", type="primary", icon=":material/swap_horiz:", on_click=keep_replacement, args=pending)
+    no.button("Keep the old one", icon=":material/close:", on_click=lambda: st.session_state.pop(pending_key, None))
 
 items = notes.list()
 st.markdown(f"#### {len(items)} note{'s' if len(items) != 1 else ''}")
@@ -103,6 +115,7 @@ for note in items:
             st.write(f"This deletes **{note.name}** and its passages.")
             if st.button("Yes, delete it", key=f"rm-{note.id}", type="primary"):
                 notes.delete(note.id)
+                st.session_state.pop(report_key, None)
                 st.rerun()
 
 if items:
@@ -110,4 +123,5 @@ if items:
         st.write(f"This deletes all {len(items)} notes in **{space.name}** and their passages.")
         if st.button("Yes, delete everything", type="primary"):
             notes.delete_all()
+            st.session_state.pop(report_key, None)
             st.rerun()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.profile import SuperiorProfile
-from views.common import workspace
+from views.common import Submitted, show_error, workspace
 
 space = workspace()
 profile = space.profile.load()
@@ -16,28 +16,24 @@ st.caption(
 )
 
 fields = SuperiorProfile.model_fields
-saved_key = f"profile-saved:{space.name}"  # what the last Save did: (ok, markdown)
-
-
-def save() -> None:
-    """The Save button's callback: it runs before the page, so a rerun from elsewhere cannot stop it half-way."""
-    values = {name: st.session_state.get(f"profile:{space.name}:{name}", "") for name in fields}
-    try:
-        space.profile.save(SuperiorProfile(**values))
-    except CoachError as exc:
-        st.session_state[saved_key] = (False, f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message)
-    else:
-        st.session_state[saved_key] = (True, "Saved. The coach uses it from your next question.")
-
+submitted = Submitted(f"profile:{space.name}")  # the values of a Save, until they are saved
+widget = {name: f"profile:{space.name}:{name}" for name in fields}
 
 with st.form("profile"):
     left, right = st.columns(2)
     for column, name in ((left, "name"), (right, "role"), (left, "update_channel"), (right, "update_cadence"),
                          (st, "update_detail")):
-        column.text_input(fields[name].description, getattr(profile, name), key=f"profile:{space.name}:{name}")
+        column.text_input(fields[name].description, getattr(profile, name), key=widget[name])
     for name in ("goals", "decision_style", "annoyances", "values", "anything_else"):
-        st.text_area(fields[name].description, getattr(profile, name), height=80, key=f"profile:{space.name}:{name}")
-    st.form_submit_button("Save", icon=":material/save:", type="primary", on_click=save)
-if saved := st.session_state.pop(saved_key, None):
-    ok, text = saved
-    st.success(text, icon=":material/check:") if ok else st.error(text, icon=":material/error:")
+        st.text_area(fields[name].description, getattr(profile, name), height=80, key=widget[name])
+    st.form_submit_button("Save", icon=":material/save:", type="primary", on_click=submitted.on_submit(
+        lambda values: {name: values.get(key) or "" for name, key in widget.items()}))
+if (values := submitted.waiting()) is not None:
+    try:
+        space.profile.save(SuperiorProfile(**values))
+    except CoachError as exc:
+        submitted.done()
+        show_error(exc)
+    else:
+        submitted.done()
+        st.success("Saved. The coach uses it from your next question.", icon=":material/check:")

@@ -54,7 +54,7 @@ st.caption(f"{coach.boss} · {rehearsal.difficulty}. Goal: {sc.goal}")
 
 if rehearsal.ended is None:  # at the top level, the input is pinned to the bottom, below the conversation
     st.chat_input(f"What do you say to {coach.boss_in_text}?", key=f"line:{rehearsal.id}",
-                  on_submit=lambda: keep_line(store, rehearsal.id, st.session_state[f"line:{rehearsal.id}"]))
+                  on_submit=lambda: keep_line(store, rehearsal.id, st.session_state.to_dict().get(f"line:{rehearsal.id}")))
 talk, side = st.columns([3, 2])
 with talk:
     show_lines(rehearsal, coach.boss)

@@ -25,7 +25,7 @@ with st.form("review"):
                   placeholder="e.g. a decision on the backup vendor by Friday")
     st.toggle("Ask the coach for a rewrite", value=True, key="review_use_model")
     st.form_submit_button("Review", type="primary", icon=":material/rate_review:", on_click=submitted.on_submit(
-        lambda: (st.session_state.review_draft, st.session_state.review_goal, st.session_state.review_use_model)))
+        lambda values: (values.get("review_draft") or "", values.get("review_goal") or "", values.get("review_use_model", True))))
 
 if (todo := submitted.waiting()) is not None:
     st.session_state.pop(result_key, None)
