@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, start
+from tests.conftest import APP, REPO_DIR, start
 
 def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
@@ -70,6 +70,26 @@ def test_a_corrupt_index_offers_a_rebuild(app_env):
     rebuild.click().run()
     assert not at.exception and not at.error
     assert len(at.chat_input) == 1
+
+
+def test_no_page_has_a_bare_expression_that_streamlit_magic_would_show():
+    """Streamlit writes every bare expression of a page, in its functions too ("magic"): a line like
+    `st.success(a) if ok else st.error(b)` also shows the element's help, and `x.keep() if y else
+    x.done()` a stray "None". Calls, docstrings and yields are left alone."""
+    import ast
+
+    found = []
+    for path in [REPO_DIR / "app.py", *sorted((REPO_DIR / "views").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            for field in ("body", "orelse", "finalbody"):
+                statements = getattr(node, field, None)
+                for i, child in enumerate(statements if isinstance(statements, list) else []):
+                    if not isinstance(child, ast.Expr) or isinstance(child.value, (ast.Call, ast.Yield, ast.YieldFrom, ast.Await)):
+                        continue
+                    if i == 0 and isinstance(child.value, ast.Constant) and isinstance(child.value.value, str):
+                        continue  # a docstring
+                    found.append(f"{path.name}:{child.lineno}: {ast.unparse(child)[:80]}")
+    assert not found, found
 
 
 def test_notes_page_adds_lists_and_deletes_a_pasted_note(app_env):

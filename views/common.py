@@ -111,7 +111,10 @@ def show_sources(hits: list[Hit]) -> None:
         icon = ":material/menu_book:" if hit.origin == "playbook" else ":material/sticky_note_2:"
         label = f"[{n}] {hit.title} · {hit.topic}" if hit.origin == "playbook" else f"[{n}] {hit.source} · your notes"
         with st.expander(label, icon=icon):
-            st.text(hit.text) if hit.origin == "note" else st.markdown(hit.text)
+            if hit.origin == "note":
+                st.text(hit.text)
+            else:
+                st.markdown(hit.text)
             st.caption(f"{hit.origin} · {hit.source} · similarity {hit.score:.2f}")
 
 

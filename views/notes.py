@@ -75,7 +75,10 @@ def add_waiting() -> None:
             report = (False, f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message)
         else:
             report = (True, f"Added **{note.name}** ({note.parts} parts).") if note else None
-        submitted.keep(rest) if rest else submitted.done()  # stored (or refused): a stopped run loses nothing now
+        if rest:  # this one is stored (or refused): a run stopped from here on loses nothing
+            submitted.keep(rest)
+        else:
+            submitted.done()
         if report:  # kept, so that a run stopped from here on still shows it
             st.session_state.setdefault(report_key, []).append(report)
         bar.empty()
@@ -97,7 +100,10 @@ with paste:
 
 add_waiting()
 for ok, text in st.session_state.get(report_key, []):
-    st.success(text, icon=":material/check:") if ok else st.error(text, icon=":material/error:")
+    if ok:
+        st.success(text, icon=":material/check:")
+    else:
+        st.error(text, icon=":material/error:")
 if pending := st.session_state.get(pending_key):  # until the person chooses
     st.warning(f"A note called **{pending[0]}** already exists. Replace it with the new text?", icon=":material/help:")
     yes, no = st.columns(2)
