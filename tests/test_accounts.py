@@ -116,6 +116,22 @@ def test_the_app_asks_for_users_first_when_there_are_none(team_app):
     assert not at.exception and "no users yet" in at.error[0].value and not at.chat_input
 
 
+def test_a_sign_in_sent_in_a_run_that_another_rerun_stops_still_signs_in(team_app, monkeypatch):
+    """The cookie component reports back right after the page first loads; its rerun used to take the
+    click of *Sign in* with it, leaving the person at a filled form."""
+    from coach.accounts import Accounts
+    from tests.test_app import stopped_once
+    from views.common import runtime
+
+    start_app()  # builds the runtime the page shares
+    runtime().accounts.add("alice", "Alice", ALICE[1])
+    at = start_app()
+    stopped_once(monkeypatch, Accounts, "credentials")  # the run carrying the click stops at its start
+    sign_in(at, *ALICE)
+    assert not at.exception, at.exception
+    assert "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
+
+
 def test_the_app_signs_people_in_and_shows_each_only_their_own_notes(team_app):
     from views.common import runtime
 

@@ -215,7 +215,9 @@ def sign_in() -> str:
     if why := st.session_state.pop(SIGNED_OUT_WHY, None):
         st.info(why, icon=":material/lock_reset:")
     try:
-        auth.login(location="main", fields={"Form name": "Sign in", "Login": "Sign in"})
+        auth.login(location="unrendered")  # a sign-in remembered by this browser's cookie, if any
+        if not st.session_state.get("authentication_status"):
+            sign_in_form(auth)
     except Exception as exc:  # the library raises its own errors for bad input
         show_error(CoachError(f"Could not sign in: {exc}", "Check the user name and password."))
     status = st.session_state.get("authentication_status")
@@ -243,6 +245,24 @@ def sign_in() -> str:
     if not st.session_state.get("authentication_status"):  # signed out just now (the cookie is gone)
         forget_previous_person(None)
     return user
+
+
+def sign_in_form(auth) -> None:
+    """The sign-in form. Its click is kept (see Submitted) until it is acted on: the library's own form
+    lost it when the cookie component's rerun, right after the page first loads, stopped that run."""
+    kept = Submitted("sign-in")
+    with st.form("sign-in"):
+        st.subheader("Sign in")
+        st.text_input("Username", key="sign-in-user", autocomplete="username")
+        st.text_input("Password", type="password", key="sign-in-password", autocomplete="current-password")
+        st.form_submit_button("Sign in", on_click=kept.on_submit(
+            lambda values: (values.get("sign-in-user") or "", values.get("sign-in-password") or "")))
+    if (entered := kept.waiting()) is not None:
+        try:
+            if auth.authentication_controller.login(*entered):  # False, and the status False, when wrong
+                auth.cookie_controller.set_cookie()
+        finally:
+            kept.done()  # the password is kept no longer than this run
 
 
 SIGNED_IN = "upward-signed-in"
