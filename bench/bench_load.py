@@ -185,8 +185,9 @@ def main() -> None:
     for u in (u for people in rounds.values() for u in people):
         accounts.add(u, u, PASSWORD)
     port = free_port()
+    log = open(DEBUG_DIR / "app.log", "w") if DEBUG_DIR else subprocess.DEVNULL  # noqa: SIM115 - open for the run
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     watcher = SlotWatcher(app.pid)
     watcher.start()
     results = []
