@@ -213,3 +213,34 @@ def test_a_password_change_ends_the_sessions_signed_in_before_it(team_app):
     assert not at.exception and at.chat_input
     at.run()
     assert at.chat_input  # and stays signed in
+
+
+def test_many_first_page_loads_at_once_agree_on_one_session_key(tmp_path):
+    """The load bench's eight people, on a fresh deployment: each first page load made the key that
+    signs sign-in cookies, and those a moment behind the first failed on the file it had made."""
+    import threading
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from views.common import session_key
+
+    rt = SimpleNamespace(settings=SimpleNamespace(cookie_key=SecretStr(""), data_dir=tmp_path / "data"))
+    start, keys, errors = threading.Barrier(16), [], []
+
+    def first_load():
+        start.wait()
+        try:
+            keys.append(session_key(rt))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_load) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) >= 40
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["session.key"]
+    assert (tmp_path / "data" / "session.key").stat().st_mode & 0o777 == 0o600

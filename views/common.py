@@ -187,10 +187,20 @@ def session_key(rt: Runtime) -> str:
         return key
     path = rt.settings.data_dir / "session.key"
     if not path.is_file():
+        # Several first page loads at once (or several app processes) may all get here: each writes a
+        # key to a file of its own, and the first to link its file in place wins. A linked file is
+        # complete, so nobody reads a half-written key.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        mine = path.with_name(f"session.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass  # another page load was first: use its key
+        finally:
+            mine.unlink()
     return path.read_text().strip()
 
 
