@@ -95,12 +95,20 @@ class Submitted:
         self.box[self.key] = (value, tries + 1)
         return value
 
+    def first_try(self) -> bool:
+        """Whether the value `waiting` just gave is being acted on for the first time."""
+        return self.box.get(self.key, (None, 0))[1] == 1
+
     def done(self) -> None:
         self.box.pop(self.key, None)
 
 
+def error_markdown(exc: CoachError) -> str:
+    return f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message
+
+
 def show_error(exc: CoachError) -> None:
-    st.error(f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
+    st.error(error_markdown(exc), icon=":material/error:")
 
 
 def show_sources(hits: list[Hit]) -> None:

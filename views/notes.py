@@ -6,7 +6,7 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.notes import MAX_FILE_BYTES, check_text, clean_name, extract_text
-from views.common import Submitted, workspace
+from views.common import Submitted, error_markdown, workspace
 
 space = workspace()
 notes = space.notes
@@ -57,7 +57,7 @@ def add_waiting() -> None:
     """Add the queued notes one by one; each leaves the queue as soon as it is stored (or refused)."""
     first = True
     while queue := submitted.waiting():
-        if first and submitted.box[submitted.key][1] == 1:  # a new submission: the last report is done with
+        if first and submitted.first_try():  # a new submission: the last report is done with
             st.session_state.pop(report_key, None)
         first = False
         (name, text, data, replace), rest = queue[0], queue[1:]
@@ -72,7 +72,7 @@ def add_waiting() -> None:
             else:
                 note = notes.add(name, text, lambda f, d: bar.progress(f, text=d))
         except CoachError as exc:
-            report = (False, f"**{exc.message}**\n\n{exc.hint}" if exc.hint else exc.message)
+            report = (False, error_markdown(exc))
         else:
             report = (True, f"Added **{note.name}** ({note.parts} parts).") if note else None
         if rest:  # this one is stored (or refused): a run stopped from here on loses nothing
