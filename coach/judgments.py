@@ -68,7 +68,7 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
-    from coach import evaluate
+    from coach import evaluate, evaluate_ask
 
     figures = {}
     if args.what == "review":
@@ -99,8 +99,8 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             print_evaluation(figures, name)
     if args.what == "retrieval":
         chain = rt.ask_chain(args.workspace)
-        for name, path in (("blind", evaluate.ASK_BLIND), ("old", evaluate.RETRIEVAL_OLD)):
-            figures[name] = evaluate.evaluate_retrieval(chain, evaluate.ask_questions(path))
+        for name, path in (("blind", evaluate_ask.ASK_BLIND), ("old", evaluate_ask.RETRIEVAL_OLD)):
+            figures[name] = evaluate_ask.evaluate_retrieval(chain, evaluate_ask.ask_questions(path))
             if not args.json:
                 f = figures[name]
                 print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f} over {f['questions']} covered questions; "
@@ -111,7 +111,8 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"Cannot replay {args.replay} ({exc.__class__.__name__}).",
                              "Give a file written by `coach eval ask --save`.") from None
-        figures["replay"] = evaluate.replay_citations(rt.embeddings, saved, evaluate.ask_questions(evaluate.ASK_BLIND))
+        figures["replay"] = evaluate_ask.replay_citations(rt.embeddings, saved,
+                                                          evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND))
         if not args.json:
             f = figures["replay"]
             print(f"Replayed {f['answers']} saved answers with the current citation check: citation precision "
@@ -122,15 +123,15 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
 
         rt.warm_up()
         # --every N: every Nth question (the 1st, the N+1th...) and every Nth chat, when time is short.
-        questions = evaluate.ask_questions(evaluate.ASK_BLIND)[:: args.every]
-        chats = yaml.safe_load(evaluate.ASK_BLIND.read_text())["chats"][:: args.every]
+        questions = evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND)[:: args.every]
+        chats = yaml.safe_load(evaluate_ask.ASK_BLIND.read_text())["chats"][:: args.every]
         if args.chats:
             chats = yaml.safe_load(Path(args.chats).read_text())
         if not args.echo_only:
-            figures["answers"] = evaluate.evaluate_answers(rt, questions, args.workspace, progress)
+            figures["answers"] = evaluate_ask.evaluate_answers(rt, questions, args.workspace, progress)
             print(file=sys.stderr)
         if not args.no_echo:
-            figures["echo"] = evaluate.evaluate_echo(rt, chats, args.workspace, progress)
+            figures["echo"] = evaluate_ask.evaluate_echo(rt, chats, args.workspace, progress)
             print(file=sys.stderr)
         if not args.json:
             if "answers" in figures:
@@ -149,7 +150,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                       f"repeated from an earlier answer ({e['echo_rate']:.0%}; as the model wrote them: "
                       f"{e['raw_echoed_lines']} of {e['raw_lines']}, {e['raw_echo_rate']:.0%})")
     if args.what == "scope":
-        figures = evaluate.evaluate_scope(rt.scope, evaluate.ask_questions(evaluate.ASK_BLIND))
+        figures = evaluate_ask.evaluate_scope(rt.scope, evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND))
         if not args.json:
             f = figures
             print(f"Scope on {f['questions']} blind questions: {f['uncovered_found']} of {f['uncovered']} uncovered "

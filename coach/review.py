@@ -1,9 +1,10 @@
 """Review, stage 2: a better version of the draft, checked by the analysis before it is shown.
 
 The instant analysis (coach/analysis.py) says what works and which pitfalls the draft falls into,
-and where. The model only writes: either it fills the named gaps one sentence at a time ("gaps":
-replace this apology with the fact, add the ask, link this to their goal) while code keeps every
-other sentence as the person wrote it, or it rewrites the whole draft ("free"). Either way the
+and where. The model only writes (coach/rewriter.py): either it fills the named gaps one sentence
+at a time ("gaps": replace this apology with the fact, add the ask, link this to their goal) while
+code keeps every other sentence as the person wrote it, or it rewrites the whole draft ("free").
+This module names the gaps and checks the result. Either way the
 result is analysed again: no myth, a clear ask when one is needed, every number, date and name
 kept and none invented. A failed rewrite is retried once with the failed checks; if it fails again
 the person is told plainly that no rewrite passed, and sees the analysis alone.
@@ -12,19 +13,11 @@ the person is told plainly that no rewrite passed, and sees the analysis alone.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
-from typing import Iterator, Literal
-
-from langchain_core.messages import HumanMessage, SystemMessage
+from typing import Literal
 
 from coach.analysis import MYTH_ADVICE, SIGNAL_NAMES, Analysis, Analyzer, Span
-from coach.ask import fence
-from coach.detector import MYTHS
-from coach.errors import CoachError
-from coach.models import model_errors
 from coach.profile import SuperiorProfile
-from coach.prompts import PromptFile
 
 Approach = Literal["gaps", "free"]
 MYTH_NAMES = {
@@ -73,7 +66,7 @@ def facts(text: str) -> list[str]:
     return [f for f in found if f]
 
 
-def _has_fact(fact: str, text: str) -> bool:
+def has_fact(fact: str, text: str) -> bool:
     if fact[0].isdigit() or fact[0] in "$£€":
         return fact in {_norm_number(m.group(0)) for m in _NUMBER.finditer(text)}
     if fact.islower():
@@ -85,7 +78,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def _keeps_words(quote: str, text: str) -> bool:
+def keeps_words(quote: str, text: str) -> bool:
     """Whether text still holds the flagged quote (four words or more of it, in order)."""
     q = _words(quote)
     if len(q) < 4:
@@ -96,7 +89,7 @@ def _keeps_words(quote: str, text: str) -> bool:
 _ECHO = re.compile(r"^(?:the (?:new )?sentence|new sentence|rewrite|answer)\s*:\s*", re.IGNORECASE)
 
 
-def _clean_sentence(raw: str) -> str:
+def clean_sentence(raw: str) -> str:
     """The model's sentence without an echoed label or wrapping quotes."""
     text = _ECHO.sub("", raw.strip()).strip()
     return text.strip('"“”').strip()
@@ -137,16 +130,16 @@ def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: Su
     for myth in analysis.myths:
         problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
     for myth in original.myths:  # the words a myth was found in must not survive, whatever the detector says now
-        if myth.span and myth.topic not in {m.topic for m in analysis.myths} and _keeps_words(myth.span.quote, text):
+        if myth.span and myth.topic not in {m.topic for m in analysis.myths} and keeps_words(myth.span.quote, text):
             problems.append(f'still contains the words that fell into {myth.topic}: "{myth.span.quote}"')
     if needs_ask(original, goal) and not analysis.has("clear_ask"):
         problems.append("has no clear ask: say what you need from them and by when")
     wanted = facts(original.text)
-    missing = [f for f in wanted if not _has_fact(f, text)]
+    missing = [f for f in wanted if not has_fact(f, text)]
     if missing:
         problems.append("drops or changes facts of the original: " + ", ".join(missing))
     added = [f for f in facts(_PLACEHOLDER.sub("", text))
-             if (f[0].isdigit() or _DATE_WORD.fullmatch(f)) and not _has_fact(f, original.text)]
+             if (f[0].isdigit() or _DATE_WORD.fullmatch(f)) and not has_fact(f, original.text)]
     if added:
         problems.append("invents numbers or dates that are not in the original: " + ", ".join(added))
     return RewriteCheck(not problems, problems, len(wanted), len(wanted) - len(missing), analysis)
@@ -215,7 +208,7 @@ _CLOSING = re.compile(r"^\s*(?:thanks|thank you|many thanks|best|cheers|regards|
                       r"sent from)\b[^\n]{0,40}$", re.IGNORECASE | re.MULTILINE)
 
 
-def _ask_position(text: str) -> int:
+def ask_position(text: str) -> int:
     """Where an added ask goes: before the sign-off, else at the end."""
     m = _CLOSING.search(text)
     return m.start() if m else len(text.rstrip())
@@ -275,153 +268,4 @@ def verdict(analysis: Analysis) -> str:
     return "This draft " + ", and ".join(parts) + "."
 
 
-class Restart(str):
-    """Yielded by Rewriter.stream when a rewrite failed its check and a new one begins: the text
-    streamed so far must be discarded. The string is the reason."""
-
-
-@dataclass
-class Rewriter:
-    """Write a checked rewrite of a draft with a chat model."""
-
-    model: object
-    prompt: PromptFile
-    analyzer: Analyzer
-    profile: SuperiorProfile = field(default_factory=SuperiorProfile)
-    approach: Approach = "gaps"
-    result: Review | None = None
-
-    def _system(self) -> SystemMessage:
-        return SystemMessage(self.prompt.render_system(profile=fence(self.profile.as_text())))
-
-    def _generate(self, user: str, max_tokens: int, stop: list[str] | None = None) -> Iterator[str]:
-        llm = self.model.bind(max_tokens=max_tokens, **({"stop": stop} if stop else {}))
-        with model_errors():
-            for chunk in llm.stream([self._system(), HumanMessage(user)]):
-                if chunk.content:
-                    yield str(chunk.content)
-
-    # One sentence for one gap, checked on its own before it goes into the draft.
-    def _fill(self, analysis: Analysis, gap: Gap, retry_problems: list[str]) -> Iterator[str]:
-        target = f'\nThe sentence: "{fence(gap.span.quote)}"' if gap.span else ""
-        again = ("\nYour last attempt failed these checks: " + "; ".join(retry_problems)) if retry_problems else ""
-        user = self.prompt.render_user(
-            draft=fence(analysis.text), task=f"{gap.instruction}{target}{again}",
-            answer="Write only the new sentence, on one line.",
-        )
-        yield from self._generate(user, 90, ["\n"])
-
-    def _check_sentence(self, analysis: Analysis, gap: Gap, text: str) -> list[str]:
-        problems = []
-        if len(text.split()) < 3:
-            return ["it was empty or a fragment"]
-        if gap.kind == "replace" and gap.span and _keeps_words(gap.span.quote, text):
-            return [f'it repeats the flagged words "{gap.span.quote}"']
-        j = self.analyzer.detector.judge([text])[0]
-        problems += [f"it still falls into {m} ({MYTH_NAMES[m]})" for m in MYTHS if j.has(m)]
-        problems += [f"it has no {SIGNAL_NAMES[s]}" for s in gap.require if not j.has(s)]
-        if gap.kind == "replace" and gap.span:
-            lost = [f for f in facts(gap.span.quote) if not _has_fact(f, text)]
-            if lost:
-                problems.append("it drops " + ", ".join(lost))
-        return problems
-
-    def _gaps_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
-        """Fill each gap in turn (a failed sentence is written once more), yielding the draft so far."""
-        done: list[tuple[Gap, str]] = []
-        for gap in gaps(analysis, self.profile, goal):
-            bad: list[str] = []
-            for _ in range(2):
-                sentence = ""
-                for token in self._fill(analysis, gap, bad or problems):
-                    sentence += token
-                    yield assemble(analysis.text, done + [(gap, sentence.strip())])
-                sentence = _clean_sentence(sentence)
-                bad = self._check_sentence(analysis, gap, sentence)
-                if not bad:
-                    break
-            done.append((gap, sentence))
-        yield assemble(analysis.text, done)
-
-    def _free_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
-        user = self.prompt.render_user(draft=fence(analysis.text), task=_free_task(analysis, goal, problems),
-                                       answer="Write only the rewritten message.")
-        text = ""
-        for token in self._generate(user, 700):
-            text += token
-            yield text
-
-    def stream(self, analysis: Analysis, goal: str = "") -> Iterator[str]:
-        """Yield the whole rewrite so far each time it grows; a Restart means an attempt was discarded.
-
-        When the generator ends, `self.result` holds the Review: its rewrite is set only if it passed.
-        """
-        started = time.perf_counter()
-        review = self.result = Review(analysis, approach=self.approach)
-        if not analysis.myths and not gaps(analysis, self.profile, goal):
-            review.note = "Nothing to rewrite: the instant check found nothing a rewrite would fix."
-            return
-        attempt_of = self._gaps_attempt if self.approach == "gaps" else self._free_attempt
-        problems: list[str] = []
-        for attempt in (1, 2):
-            review.attempts = attempt
-            if attempt == 2:
-                yield Restart("; ".join(problems))
-            text = ""
-            try:
-                for text in attempt_of(analysis, goal, problems):
-                    if review.first_token_seconds is None and text != analysis.text:
-                        review.first_token_seconds = time.perf_counter() - started
-                    yield text
-            except CoachError as exc:
-                review.note = f"The coach's rewrite is unavailable: {exc.message} {exc.hint}".strip()
-                review.seconds = time.perf_counter() - started
-                return
-            review.check = check_rewrite(self.analyzer, analysis, text, self.profile, goal)
-            if review.check.passed:
-                review.rewrite = text.strip()
-                break
-            problems = review.check.problems
-        else:
-            review.note = ("No rewrite passed the checks, so none is shown: " + "; ".join(problems)
-                           + ". Use the findings above to revise it yourself.")
-        review.seconds = time.perf_counter() - started
-
-    def review(self, analysis: Analysis, goal: str = "") -> Review:
-        """The same as stream, without streaming."""
-        for _ in self.stream(analysis, goal):
-            pass
-        return self.result
-
-
-def assemble(text: str, pieces: list[tuple[Gap, str]]) -> str:
-    """Put the written sentences into the draft: replace, add after, or add the ask before the sign-off."""
-    edits: list[tuple[int, int, str]] = []
-    for gap, sentence in pieces:
-        if not sentence:
-            continue
-        if gap.kind == "replace":
-            edits.append((gap.span.start, gap.span.end, sentence))
-        elif gap.kind == "after":
-            edits.append((gap.span.end, gap.span.end, " " + sentence))
-        else:
-            at = _ask_position(text)
-            edits.append((at, at, ("\n\n" if at < len(text.rstrip()) else " ") + sentence
-                          + ("\n\n" if at < len(text.rstrip()) else "")))
-    out = text
-    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        out = out[:start] + new + out[end:]
-    return re.sub(r"\n{3,}", "\n\n", out).strip()
-
-
-def _free_task(analysis: Analysis, goal: str, problems: list[str]) -> str:
-    fixes = [f"- {f.message}" + (f' ("{fence(f.span.quote)}")' if f.span else "") for f in analysis.findings]
-    task = "Rewrite the whole message so it fixes these problems:\n" + ("\n".join(fixes) or "- none")
-    if goal.strip():
-        task += f"\nWhat the writer wants from it: {fence(goal.strip())}"
-    if problems:
-        task += "\nYour last rewrite failed these checks, fix them: " + "; ".join(problems)
-    return task
-
-
-__all__ = ["Review", "Rewriter", "RewriteCheck", "check_rewrite", "facts", "gaps", "verdict", "MYTH_ADVICE"]
+__all__ = ["Review", "RewriteCheck", "check_rewrite", "facts", "gaps", "verdict", "MYTH_ADVICE"]

@@ -263,7 +263,7 @@ class Runtime:
 
     def rewriter(self, workspace: str | None = None, approach: str = "gaps"):
         """A Rewriter for the workspace: writes a rewrite and checks it before it is kept."""
-        from coach.review import Rewriter
+        from coach.rewriter import Rewriter
 
         self.used_by("review")
         return Rewriter(self.chat_model(streaming=True), load_prompt("rewrite", self.settings.prompts_dir),

@@ -13,6 +13,8 @@ import io
 import json
 import time
 import zipfile
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -143,33 +145,51 @@ def import_bundle(b: Bundle, space: Workspace, progress=None) -> dict:
                          "Import into a new workspace name; nothing was changed.")
     for note in b.notes:  # every note checked before anything is written
         check_text(note.text, note.name)
+    added = Added()
     try:
         for n, note in enumerate(b.notes, 1):
-            space.notes.add(note.name, note.text)
+            added.notes.append(space.notes.add(note.name, note.text).id)
             if progress:
                 progress(n / max(len(b.notes), 1), f"Embedding note {n} of {len(b.notes)}")
         if not b.profile.is_empty():
             space.profile.save(b.profile)
+            added.profile = b.profile
         for c in b.conversations:
             conversation_id = space.conversations.start(c.title, c.created or None)
+            added.conversations.append(conversation_id)
             for t in c.turns:
                 space.conversations.append(conversation_id, Turn(t.question, t.prompt, t.answer,
                                                                  [Hit(**h) for h in t.sources], t.mode, t.payload))
         for r in b.rehearsals:
-            space.rehearsals.insert(Rehearsal(0, space.name, r.scenario, r.difficulty, [Line(**l) for l in r.lines],
-                                              r.scorecard, r.started, r.ended, r.scenario_data))
+            added.rehearsals.append(space.rehearsals.insert(Rehearsal(
+                0, space.name, r.scenario, r.difficulty, [Line(**l) for l in r.lines], r.scorecard, r.started,
+                r.ended, r.scenario_data)))
     except BaseException:
-        wipe(space)  # the workspace was empty: leave it empty
+        added.undo(space)
         raise
     return {"notes": len(b.notes), "conversations": len(b.conversations), "rehearsals": len(b.rehearsals),
             "profile": not b.profile.is_empty()}
 
 
-def wipe(space: Workspace) -> None:
-    """Delete everything in a workspace."""
-    space.notes.delete_all()
-    for conversation_id, _, _ in space.conversations.list():
-        space.conversations.delete(conversation_id)
-    for r in space.rehearsals.list():
-        space.rehearsals.delete(r.id)
-    space.profile.clear()
+@dataclass
+class Added:
+    """What an import has written so far, so that a failure takes back exactly that.
+
+    Only the import's own items are deleted: a note, chat or rehearsal written into the same workspace
+    meanwhile (another tab, the same person's CLI) stays, and so does a profile saved over the imported
+    one.
+    """
+
+    notes: list[str] = field(default_factory=list)
+    conversations: list[int] = field(default_factory=list)
+    rehearsals: list[int] = field(default_factory=list)
+    profile: SuperiorProfile | None = None
+
+    def undo(self, space: Workspace) -> None:
+        for delete, ids in ((space.notes.delete, self.notes), (space.conversations.delete, self.conversations),
+                            (space.rehearsals.delete, self.rehearsals)):
+            for item in ids:
+                with suppress(InputError):  # already deleted, by the person in another tab
+                    delete(item)
+        if self.profile is not None and space.profile.load() == self.profile:
+            space.profile.clear()

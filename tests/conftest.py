@@ -119,12 +119,17 @@ def seed_index(saved: Path, data_dir: Path) -> None:
     shutil.copytree(saved, data_dir / "chroma", dirs_exist_ok=True)
 
 
-def seed_if_model(request, data_dir: Path) -> None:
+def seed_if_model(request, data_dir: Path, app: bool = False) -> None:
     """Seed a test's data directory: the built index unless the test is marked `fresh_index`, and the
-    saved prefix for a test marked `model` (others, `-m "not model"`, never load the model)."""
+    saved prefix for a test marked `model` or one that starts the app (app=True).
+
+    The app starts the model in the background on every start, and warms it with the prefix: without
+    a saved one, each app test would evaluate the playbook (15 s of both cores) under the tests that
+    follow, and its runtime's release at the end of the test waits for that evaluation to finish.
+    CLI tests not marked `model` never load the model."""
     if not request.node.get_closest_marker("fresh_index"):
         seed_index(request.getfixturevalue("saved_index"), data_dir)
-    if request.node.get_closest_marker("model"):
+    if app or request.node.get_closest_marker("model"):
         seed_prefix(request.getfixturevalue("saved_prefix"), data_dir)
 
 
@@ -138,7 +143,7 @@ APP = str(REPO_DIR / "app.py")
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch, request):
-    seed_if_model(request, tmp_path / "data")
+    seed_if_model(request, tmp_path / "data", app=True)
     monkeypatch.setenv("COACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COACH_MODEL", str(tiny_model_path()))
     monkeypatch.setenv("COACH_CONTEXT_TOKENS", "4096")

@@ -132,6 +132,38 @@ def test_a_sign_in_sent_in_a_run_that_another_rerun_stops_still_signs_in(team_ap
     assert "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
 
 
+def cookie_setters(at: AppTest) -> list[dict]:
+    """The cookie components this run rendered that set the sign-in cookie in the browser."""
+    import json
+
+    found = []
+    for node in at.get("component_instance"):
+        args = json.loads(node.proto.json_args or "{}")
+        if args.get("method") == "set" and args.get("cookie") == "upward_session":
+            found.append(args)
+    return found
+
+
+def test_the_sign_in_cookie_is_set_in_every_run_until_the_browser_has_stored_it(team_app):
+    """Rendered in one run only, a rerun that came before its iframe loaded removed it, and a reload
+    showed the sign-in form again (CI saw this in the two-person browser test)."""
+    from views.common import runtime
+
+    start_app()
+    runtime().accounts.add("alice", "Alice", ALICE[1])
+    at = sign_in(start_app(), *ALICE)
+    assert not at.exception and len(cookie_setters(at)) == 1
+    at.run()  # a rerun before the browser said it stored the cookie: the component is still there
+    assert len(cookie_setters(at)) == 1
+    at.session_state["set"] = True  # what the component reports once the browser has stored it
+    at.run()
+    assert cookie_setters(at) == [] and not at.exception
+    at.run()
+    assert cookie_setters(at) == [] and "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
+    # A wrong password sets nothing.
+    assert cookie_setters(sign_in(start_app(), "alice", "wrong password")) == []
+
+
 def test_the_app_signs_people_in_and_shows_each_only_their_own_notes(team_app):
     from views.common import runtime
 

@@ -376,7 +376,7 @@ def test_a_prose_answer_from_a_stronger_model_is_shown_as_it_is(index):
 
 
 def test_the_echo_measure_counts_lines_said_again_in_later_answers():
-    from coach.evaluate import echo_rate
+    from coach.evaluate_ask import echo_rate
 
     first = "You face shifting priorities.\n- Listen to her feedback and adjust your priorities accordingly. [1]"
     second = ("You are scared after a missed deadline.\n- Listen to her feedback and adjust your priorities "
@@ -467,7 +467,7 @@ def test_training_the_citation_floor_again_keeps_the_chosen_relevance_weight(emb
 
 def test_the_ask_evaluation_keeps_each_answer_as_written_and_shown_with_its_sources(settings):
     """`coach eval ask --save`: a later change to the citation check can be replayed on the same answers."""
-    from coach.evaluate import citation_counts, evaluate_answers
+    from coach.evaluate_ask import citation_counts, evaluate_answers
     from coach.runtime import Runtime
 
     reply = ("You are afraid to tell your boss about the slip.\n- Tell her early, with a fix. [1]\n"
@@ -490,7 +490,7 @@ def test_the_ask_evaluation_keeps_each_answer_as_written_and_shown_with_its_sour
 
 def test_saved_answers_are_replayed_with_the_current_citation_check(embeddings):
     from coach.citations import GENERAL
-    from coach.evaluate import replay_citations
+    from coach.evaluate_ask import replay_citations
 
     fear = Hit("playbook", "myth", "myth-fear", "Owning mistakes", "b.md", 0.50, "Admit a mistake early instead of hiding it.")
     updates = Hit("playbook", "strategy", "strategy-communicate", "Set up regular communication", "a.md", 0.60,

@@ -185,8 +185,12 @@ def test_two_signed_in_people_each_see_only_their_own_notes(team_url, tmp_path):
         add_note(alice, "alice-private", "Alice's boss Carol: APRICOT-4410.")
         add_note(bob, "bob-private", "Bob's boss Dan: BANANA-7731.")
         for page, mine, theirs in ((alice, "alice-private", "bob-private"), (bob, "bob-private", "alice-private")):
+            cookies = sorted(c["name"] for c in page.context.cookies())
             page.reload()  # the signed session survives a reload (cookie), on the same page
-            expect(page.get_by_text("1 note", exact=True)).to_be_visible(timeout=60_000)
+            form = page.get_by_role("button", name="Sign in")
+            expect(page.get_by_text("1 note", exact=True).or_(form)).to_be_visible(timeout=60_000)
+            assert not form.is_visible(), f"{mine}: a reload showed the sign-in form; the cookies were {cookies}"
+            expect(page.get_by_text("1 note", exact=True)).to_be_visible()
             expect(page.get_by_text(mine, exact=False).first).to_be_visible()
             assert theirs not in page.inner_text("body")
             assert ("BANANA" if mine.startswith("alice") else "APRICOT") not in page.content()

@@ -122,7 +122,7 @@ def test_an_unreachable_chroma_server_says_what_to_do(settings):
 def test_blind_questions_find_an_acceptable_card_in_the_top_3(playbook_index):
     """62 questions written blind (53 the playbook covers). Before the cards carried the questions
     they answer, hit@3 was 0.868; with them, 1.000."""
-    from coach.evaluate import ASK_BLIND, ask_questions
+    from coach.evaluate_ask import ASK_BLIND, ask_questions
 
     covered = [q for q in ask_questions(ASK_BLIND) if q["covered"]]
     missed = [q["id"] for q in covered
@@ -133,7 +133,7 @@ def test_blind_questions_find_an_acceptable_card_in_the_top_3(playbook_index):
 def test_the_card_questions_are_disjoint_from_every_evaluation_question(embeddings):
     import yaml
 
-    from coach.evaluate import ASK_BLIND, RETRIEVAL_OLD, ask_questions
+    from coach.evaluate_ask import ASK_BLIND, RETRIEVAL_OLD, ask_questions
     from coach.knowledge import load_cards
     from coach.settings import REPO_DIR
 

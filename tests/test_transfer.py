@@ -105,6 +105,27 @@ def test_a_failure_half_way_leaves_the_workspace_empty(rt, monkeypatch):
     assert calls and is_empty(target) and target.notes.search("churn", k=1) == []
 
 
+def test_a_failure_half_way_takes_back_only_what_the_import_wrote(rt, monkeypatch):
+    """The person's own writes into the same workspace while it imports (another tab) are kept."""
+    b = read_zip(export_zip(fill(rt)))
+    target = rt.workspace("target")
+    append = target.conversations.append
+
+    def meanwhile_then_fail(conversation_id, turn):
+        target.notes.add("written-meanwhile.md", "Dana prefers a call before noon.")
+        append(target.conversations.start("Asked meanwhile"), Turn("Asked meanwhile", "", "- Call her. [1]", []))
+        target.profile.set("name", "Dana Meanwhile")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(target.conversations, "append", meanwhile_then_fail)
+    with pytest.raises(OSError):
+        import_bundle(b, target)
+    assert [n.name for n in target.notes.list()] == ["written-meanwhile.md"]
+    assert [title for _, title, _ in target.conversations.list()] == ["Asked meanwhile"]
+    assert target.profile.load().name == "Dana Meanwhile" and target.rehearsals.list() == []
+    assert target.notes.search("churn", k=1) == [] and target.notes.search("call before noon", k=1)
+
+
 def test_cli_export_then_import(tmp_path):
     env = {"COACH_DATA_DIR": str(tmp_path / "data")}
     note = tmp_path / "dana.md"

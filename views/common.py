@@ -18,9 +18,13 @@ from coach.store import Hit
 from coach.workspace import Workspace
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=Runtime.close)
 def runtime() -> Runtime:
-    """One runtime per server process: the model loads in the background while the page is usable."""
+    """One runtime per server process: the model loads in the background while the page is usable.
+
+    Released (Streamlit's "Clear cache", or a test's clear), it stops its model server: a new one
+    starts with the next run, and the old one's memory (a gigabyte for the default model) is freed.
+    """
     rt = Runtime(Settings())
     rt.start_model(background=True, warm=True)
     return rt
@@ -255,14 +259,32 @@ def sign_in() -> str:
     st.session_state[SIGNED_IN] = user
     if not status:
         st.session_state[FORM_SHOWN] = True
+        st.session_state.pop(COOKIE_PENDING, None)
         st.stop()
     heading.empty()
     with st.sidebar:
         st.caption(f"Signed in as **{st.session_state.get('name') or user}**")
         auth.logout("Sign out", "sidebar")
-    if not st.session_state.get("authentication_status"):  # signed out just now (the cookie is gone)
-        forget_previous_person(None)
+        if not st.session_state.get("authentication_status"):  # signed out just now (the cookie is gone)
+            forget_previous_person(None)
+        keep_setting_cookie(auth)
     return user
+
+
+def keep_setting_cookie(auth) -> None:
+    """Store the sign-in cookie in the browser, rendering the library's cookie component in every run
+    until the browser reports that it has stored it.
+
+    The component does its work in an iframe once that has loaded. Rendered in one run only, a rerun
+    that came first (the cookie manager's own report after the page loads, a click) removed it
+    unloaded: the person was signed in, but a reload showed the sign-in form again.
+    """
+    if not st.session_state.get(COOKIE_PENDING):
+        return
+    if st.session_state.get(COOKIE_SET_KEY) is True:  # the component's value: the browser stored it
+        st.session_state.pop(COOKIE_PENDING, None)
+        return
+    auth.cookie_controller.set_cookie()
 
 
 def sign_in_form(auth) -> None:
@@ -277,8 +299,9 @@ def sign_in_form(auth) -> None:
             lambda values: (values.get("sign-in-user") or "", values.get("sign-in-password") or "")))
     if (entered := kept.waiting()) is not None:
         try:
-            if auth.authentication_controller.login(*entered):  # False, and the status False, when wrong
-                auth.cookie_controller.set_cookie()
+            # The cookie is set by keep_setting_cookie, from this run on; a failed sign-in drops the flag.
+            st.session_state[COOKIE_PENDING] = True
+            auth.authentication_controller.login(*entered)  # False, and the status False, when wrong
         finally:
             kept.done()  # the password is kept no longer than this run
 
@@ -287,10 +310,12 @@ SIGNED_IN = "upward-signed-in"
 SIGNED_AT = "upward-signed-at"
 FORM_SHOWN = "upward-sign-in-form-shown"
 SIGNED_OUT_WHY = "upward-signed-out-why"
+COOKIE_PENDING = "upward-cookie-pending"
+COOKIE_SET_KEY = "set"  # the key streamlit-authenticator's cookie manager gives its component that sets
 # What streamlit-authenticator keeps in the session (and the sign-in form's own state); everything
 # else belongs to the person signed in.
 AUTH_KEYS = {"authentication_status", "username", "name", "email", "roles", "logout", "password_hint", "init",
-             FORM_SHOWN, SIGNED_OUT_WHY}
+             FORM_SHOWN, SIGNED_OUT_WHY, COOKIE_PENDING}
 
 
 def password_changed_since_sign_in(rt: Runtime, user: str) -> bool:

@@ -11,7 +11,8 @@ import streamlit as st
 
 from coach.errors import CoachError
 from coach.present import diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
-from coach.review import Restart, Review
+from coach.review import Review
+from coach.rewriter import Restart
 from views.common import Submitted, show_error, show_scorecard, wait_for_model
 
 SUPERIOR_AVATAR = ":material/person:"
