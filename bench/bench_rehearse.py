@@ -44,7 +44,9 @@ def main() -> None:
                                                     update_detail="short, with a clear ask"))
         coach = rt.rehearsal_coach("deadline-extension")
         store = rt.workspace().rehearsals
-        rehearsal = store.start(coach.scenario, "busy")
+        # Sceptical: the superior talks for all ten turns (a busy one closes the meeting at turn 2 of
+        # this script, which has no clear ask that early, and then answers in code's words).
+        rehearsal = store.start(coach.scenario, "sceptical")
         print(f"{'turn':>4}  {'tracker ms':>10}  {'first token s':>13}  {'reply s':>7}  meter / reply")
         tracker_ms, firsts = [], []
         for n, text in enumerate(TURNS, 1):
@@ -63,7 +65,9 @@ def main() -> None:
             total = time.perf_counter() - started
             firsts.append(first or total)
             meter = coach.state(rehearsal).meter("Dana")
-            print(f"{n:>4}  {tracker_ms[-1]:>10.0f}  {firsts[-1]:>13.2f}  {total:>7.2f}  {meter} / {reply[:60]!r}")
+            checked = rehearsal.lines[-1].checked
+            print(f"{n:>4}  {tracker_ms[-1]:>10.0f}  {firsts[-1]:>13.2f}  {total:>7.2f}  {meter} / {reply[:60]!r}"
+                  + (f"  [{checked}]" if checked else ""))
         started = time.perf_counter()
         card = coach.score(rehearsal)
         scored = time.perf_counter() - started

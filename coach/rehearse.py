@@ -31,6 +31,28 @@ from coach.tracker import ConcernTracker, TrackerState
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _BRACKETED = re.compile(r"\[[^\]]*\]")
+# An assistant's refusal or self-description, never a superior's line. The default model answered
+# eight turns in ten with "I'm sorry, but I can't help with that." when told to close the meeting.
+_OUT_OF_CHARACTER = re.compile(
+    r"\b(?:I\s*(?:'m|am)\s+(?:sorry|afraid),?\s+(?:but\s+)?I\s+(?:can(?:no|')t|am\s+unable\s+to|'m\s+unable\s+to)"
+    r"\s+(?:help|assist)|I\s+can(?:no|')t\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this)"
+    r"|as\s+an\s+AI|an\s+AI\s+(?:language\s+model|assistant)|language\s+model|role-?play)",
+    re.IGNORECASE)
+# What a busy superior says once the tracker has closed the meeting (no model call: the decision and
+# its words are the code's, and the lesson is in them).
+CLOSING_LINES = (
+    "Sorry, I have to jump on my next call. Next time, start with what you need from me.",
+    "I really have to go now. Send me two lines: the problem and what you want me to decide.",
+    "We're out of time. Come back when you can tell me the ask in one sentence.",
+)
+
+# Said when the superior may agree but the model's reply failed its check twice.
+AGREEING_LINE = "All right, that works for me. Send me a short note of what we agreed, and go ahead."
+
+
+def out_of_character(sentence: str) -> bool:
+    """Whether a line of the superior's is an assistant stepping out of the role."""
+    return bool(_OUT_OF_CHARACTER.search(sentence))
 
 
 # ---- the coach ----------------------------------------------------------------------------------
@@ -47,9 +69,6 @@ class Hint:
 
 def stage_direction(state: TrackerState, boss: str) -> str:
     """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix)."""
-    if state.closed:
-        return (f"[For {boss} only, not said aloud: you have run out of time and they have not made a clear ask. "
-                "End the meeting politely in one sentence; do not agree to anything.]")
     if state.outcome == "agreed":
         return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
                 "You can agree to their proposal and name the next step.]")
@@ -145,15 +164,23 @@ class Coach:
     def reply(self, r: Rehearsal, store: Rehearsals, text: str) -> Iterator[str]:
         """Add the user's turn (saved at once), then stream the superior's checked reply and save it.
 
-        While the tracker's outcome is not "agreed", a sentence that concedes is never shown: the
-        reply is written once more with a firmer direction, and if that concedes too, the superior
-        presses on an open concern with one of the scenario's own lines.
+        Each sentence is checked before it is shown. While the tracker's outcome is not "agreed", a
+        sentence that concedes is never shown; nor, ever, one in which the model steps out of the role
+        ("I'm sorry, but I can't help with that"). Such a reply is written once more with a firmer
+        direction; if that fails too, the superior presses on an open concern with one of the
+        scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
         """
         if r.ended:
             raise InputError("This rehearsal has ended.", "Start a new one.")
         r.lines.append(Line("user", check_turn(text)))
         store.save(r)
         state = self.state(r)
+        if state.closed:
+            line = CLOSING_LINES[sum(line.text in CLOSING_LINES for line in r.lines) % len(CLOSING_LINES)]
+            r.lines.append(Line("superior", line))
+            store.save(r)
+            yield line
+            return
         may_agree = state.outcome == "agreed"
         shown: list[str] = []
         checked = ""
@@ -162,24 +189,29 @@ class Coach:
             for attempt in (1, 2):
                 direction = stage_direction(state, self.boss)
                 if attempt == 2:
-                    direction = direction[:-1] + " Your last reply agreed too early: this time, do not agree.]"
-                conceded = False
+                    firmer = ("this time, do not agree" if "conceded" in checked
+                              else f"this time, answer as {self.boss} would, in character")
+                    direction = direction[:-1] + f" Your last reply {checked.split(' (')[0]}: {firmer}.]"
+                problem = ""
                 for sentence in self._sentences(self.messages(r, direction)):
-                    if not may_agree and self.concession.concedes(sentence):
-                        conceded = True
+                    if out_of_character(sentence):
+                        problem = "stepped out of character"
+                    elif not may_agree and self.concession.concedes(sentence):
+                        problem = "conceded while concerns were open"
+                    if problem:
                         break
                     shown.append(sentence)
                     yield sentence
-                if not conceded:
+                if not problem:
                     break
-                checked = f"conceded while concerns were open (attempt {attempt})"
+                checked = f"{problem} (attempt {attempt})"
                 if shown:  # part of the reply is already on screen: end it by pressing on a concern
                     break
-            if not may_agree and checked and (shown or attempt == 2):
-                line = self._pushback(state, len(r.user_turns()))
-                shown.append(line)
-                checked += "; replaced with the scenario's pushback line"
-                yield line
+            if problem:  # the last attempt failed its check too
+                line = AGREEING_LINE if may_agree else self._pushback(state, len(r.user_turns()))
+                shown.append((" " if shown else "") + line)
+                checked += "; replaced with " + ("a line that agrees" if may_agree else "the scenario's pushback line")
+                yield shown[-1]
             finished = True
         finally:
             # Interrupted (the page reran, the server died): keep what was said, marked as cut off.

@@ -107,8 +107,8 @@ def test_the_superior_is_played_from_the_profile_and_told_the_open_concern_at_th
 
 
 def test_each_turn_keeps_the_cached_prefix_and_only_the_newest_turn_carries_the_state(rt):
-    c, store, r = play(rt, "bad-news", "busy", ["I found a mistake in the client report.",
-                                                 "The fix is ready and I will call the client today."])
+    c, store, r = play(rt, "bad-news", "sceptical", ["I found a mistake in the client report.",
+                                                      "The fix is ready and I will call the client today."])
     first, second = rt._model.calls
     assert [m.content for m in second[: len(first) - 1]] == [m.content for m in first[:-1]]
     assert second[len(first) - 1].content == "I found a mistake in the client report."  # saved without the state
@@ -123,6 +123,49 @@ def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(
     assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
     assert "replaced with the scenario's pushback line" in reply.checked
     assert store.get(r.id).lines[-1].text == reply.text
+
+
+@pytest.mark.parametrize("line, out", [
+    ("I'm sorry, but I can't help with that.", True),
+    ("I'm sorry, but I can't assist with that.", True),
+    ("I can't help you with that.", True),
+    ("As an AI, I don't have a boss.", True),
+    ("Let's not role-play this.", True),
+    ("I'm sorry, but I can't approve that today.", False),  # a superior saying no is in character
+    ("I'm afraid I can't do that before the committee meets.", False),
+    ("Why am I only hearing about this now?", False),
+])
+def test_a_line_is_out_of_character_when_an_assistant_speaks_not_the_superior(line, out):
+    from coach.rehearse import out_of_character
+
+    assert out_of_character(line) is out
+
+
+def test_a_superior_who_steps_out_of_character_is_written_again_then_replaced(rt):
+    rt._model.replies = ["I'm sorry, but I can't help with that."]
+    c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
+    reply = r.lines[-1]
+    assert len(rt._model.calls) == 2 and "answer as Dana would, in character" in rt._model.calls[1][-1].content
+    assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
+    assert reply.checked.startswith("stepped out of character (attempt 2)") and "can't help" not in reply.text
+
+
+def test_a_reply_in_character_at_the_second_attempt_is_shown(rt):
+    rt._model.replies = ["I'm sorry, but I can't assist with that.", "Why am I only hearing about this now?"]
+    c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
+    assert r.lines[-1].text == "Why am I only hearing about this now?"
+    assert r.lines[-1].checked == "stepped out of character (attempt 1)"
+
+
+def test_a_busy_superior_who_closed_the_meeting_says_so_in_the_codes_words(rt):
+    from coach.rehearse import CLOSING_LINES
+
+    c, store, r = play(rt, "deadline-extension", "busy", ["So, about the project.",
+                                                          "There's been a lot going on with the other team.",
+                                                          "Anyway, the API team is late."])
+    assert c.state(r).closed and len(rt._model.calls) == 1  # only the first turn asked the model
+    closing = [line.text for line in r.lines[-3::2]]
+    assert closing == list(CLOSING_LINES[:2]) and r.lines[-1].checked == ""
 
 
 def test_once_the_concerns_are_met_the_superior_may_agree(rt):
@@ -154,7 +197,7 @@ def test_bad_turns_get_messages_and_change_nothing(rt, text, message):
 
 
 def test_a_server_that_dies_mid_conversation_keeps_the_transcript(rt):
-    c, store, r = play(rt, "bad-news", "busy", ["First point."])
+    c, store, r = play(rt, "bad-news", "sceptical", ["First point."])
     rt._model.fail_with = openai.APIConnectionError(request=httpx.Request("POST", "http://x"))
     with pytest.raises(ModelUnavailable):
         list(c.reply(r, store, "Second point."))
