@@ -9,6 +9,7 @@ classifier before it is shown), the hint's target and its check, and the scores 
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 import time
 from dataclasses import dataclass
@@ -67,13 +68,31 @@ class Hint:
     note: str = ""  # when no line passed its check
 
 
+_PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|yours|your)\b",
+                      re.IGNORECASE)
+_SWAP = {"they're": "you're", "they've": "you've", "they'd": "you'd", "they'll": "you'll", "themselves": "yourself",
+         "themself": "yourself", "theirs": "yours", "their": "your", "them": "you", "they": "you", "yours": "theirs",
+         "your": "their"}
+
+
+def to_superior(text: str) -> str:
+    """A concern as the superior holds it: scenarios describe the boss as "they" and the person as
+    "you" ("They rate your work but..."); the model playing the boss is told "You rate their work
+    but...". Told in the third person, the default model spoke of itself as "they"."""
+    def swap(m: re.Match) -> str:
+        word = _SWAP[m.group(0).lower()]
+        return word[0].upper() + word[1:] if m.group(0)[0].isupper() else word
+
+    return _PRONOUN.sub(swap, text)
+
+
 def stage_direction(state: TrackerState, boss: str) -> str:
     """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix)."""
     if state.outcome == "agreed":
         return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
                 "You can agree to their proposal and name the next step.]")
     open_ = state.open_concerns()
-    pressing = state.concerns[open_[0]].text if open_ else "you have not heard a clear request yet"
+    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
     return (f"[For {boss} only, not said aloud: still on your mind: {pressing} "
             "Do not agree, approve or promise to look into it yet. Press on this in your own words, "
             "in one or two short sentences.]")
@@ -127,7 +146,7 @@ class Coach:
             profile=fence(self.profile.as_text()),
             difficulty=DIFFICULTIES[difficulty],
             situation=self.scenario.situation.strip(),
-            concerns="\n".join(f"- {c.text}" for c in self.scenario.concerns),
+            concerns="\n".join(f"- {to_superior(c.text)}" for c in self.scenario.concerns),
         ))
 
     def messages(self, r: Rehearsal, direction: str = "") -> list[BaseMessage]:
@@ -166,7 +185,8 @@ class Coach:
 
         Each sentence is checked before it is shown. While the tracker's outcome is not "agreed", a
         sentence that concedes is never shown; nor, ever, one in which the model steps out of the role
-        ("I'm sorry, but I can't help with that"). Such a reply is written once more with a firmer
+        ("I'm sorry, but I can't help with that") or repeats an earlier line of the superior's word for
+        word. Such a reply is written once more with a firmer
         direction; if that fails too, the superior presses on an open concern with one of the
         scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
         """
@@ -189,8 +209,8 @@ class Coach:
             for attempt in (1, 2):
                 direction = stage_direction(state, self.boss)
                 if attempt == 2:
-                    firmer = ("this time, do not agree" if "conceded" in checked
-                              else f"this time, answer as {self.boss} would, in character")
+                    firmer = {"conceded": "this time, do not agree", "repeated": "this time, say something new"}.get(
+                        checked.split()[0], f"this time, answer as {self.boss} would, in character")
                     direction = direction[:-1] + f" Your last reply {checked.split(' (')[0]}: {firmer}.]"
                 problem = ""
                 for sentence in self._sentences(self.messages(r, direction)):
@@ -198,6 +218,8 @@ class Coach:
                         problem = "stepped out of character"
                     elif not may_agree and self.concession.concedes(sentence):
                         problem = "conceded while concerns were open"
+                    elif self._repeats(r, sentence):
+                        problem = "repeated an earlier line"
                     if problem:
                         break
                     shown.append(sentence)
@@ -208,8 +230,8 @@ class Coach:
                 if shown:  # part of the reply is already on screen: end it by pressing on a concern
                     break
             if problem:  # the last attempt failed its check too
-                line = AGREEING_LINE if may_agree else self._pushback(state, len(r.user_turns()))
-                shown.append((" " if shown else "") + line)
+                line = AGREEING_LINE if may_agree else self._pushback(state, r)
+                shown.append(("" if not shown or shown[-1].endswith(" ") else " ") + line)
                 checked += "; replaced with " + ("a line that agrees" if may_agree else "the scenario's pushback line")
                 yield shown[-1]
             finished = True
@@ -220,10 +242,26 @@ class Coach:
                 r.lines.append(Line("superior", said if finished else said + " …", checked=checked))
                 store.save(r)
 
-    def _pushback(self, state: TrackerState, turn: int) -> str:
-        open_ = state.open_concerns()
-        concern = self.scenario.concerns[open_[0]] if open_ else self.scenario.concerns[0]
-        return concern.pushback[turn % len(concern.pushback)]
+    @staticmethod
+    def _repeats(r: Rehearsal, sentence: str) -> bool:
+        """A sentence of five words or more that the superior has already said (difflib ratio >= 0.85,
+        as Ask's shape guard): the default model said "I understand. I will look into it." nine turns
+        in a row. Short ones ("I see.") may come back."""
+        words = re.findall(r"[a-z0-9']+", sentence.lower())
+        if len(words) < 5:
+            return False
+        said = [re.findall(r"[a-z0-9']+", part.lower()) for line in r.lines if line.role == "superior"
+                for part in _SENTENCE_END.split(line.text)]
+        return any(difflib.SequenceMatcher(None, words, earlier).ratio() >= 0.85 for earlier in said if earlier)
+
+    def _pushback(self, state: TrackerState, r: Rehearsal) -> str:
+        """One of the scenario's own lines pressing on an open concern (required ones first), one not
+        yet said in this rehearsal if there is one."""
+        open_ = state.open_concerns() or [0]
+        said = {line.text.strip() for line in r.lines if line.role == "superior"}
+        lines = [line for i in open_ for line in self.scenario.concerns[i].pushback]
+        fresh = [line for line in lines if line.strip() not in said and not any(line in s for s in said)]
+        return (fresh or lines)[0 if fresh else len(r.user_turns()) % len(lines)]
 
     def hint(self, r: Rehearsal, notes: list | None = None) -> Hint:
         """One or two sentences to say next, aimed at an open concern and checked for myths."""

@@ -98,7 +98,7 @@ def test_the_superior_is_played_from_the_profile_and_told_the_open_concern_at_th
     c, store, r = play(rt, "deadline-extension", "sceptical", ["Hi Dana, the API team slipped; I need one more week."])
     system = rt._model.calls[0][0].content
     assert "You are Dana, Head of Product" in system and "surprises" in system
-    assert DIFFICULTIES["sceptical"] in system and "promised Friday to their own boss" in system
+    assert DIFFICULTIES["sceptical"] in system and "promised Friday to your own boss" in system
     last = rt._model.calls[0][-1].content
     assert last.startswith("Hi Dana, the API team slipped") and "still on your mind" in last
     assert "Do not agree" in last
@@ -107,6 +107,7 @@ def test_the_superior_is_played_from_the_profile_and_told_the_open_concern_at_th
 
 
 def test_each_turn_keeps_the_cached_prefix_and_only_the_newest_turn_carries_the_state(rt):
+    rt._model.replies = ["I only have ten minutes. What do you need?", "And what does the client know so far?"]
     c, store, r = play(rt, "bad-news", "sceptical", ["I found a mistake in the client report.",
                                                       "The fix is ready and I will call the client today."])
     first, second = rt._model.calls
@@ -141,6 +142,19 @@ def test_a_line_is_out_of_character_when_an_assistant_speaks_not_the_superior(li
     assert out_of_character(line) is out
 
 
+def test_the_superior_is_told_their_concerns_in_the_second_person(rt):
+    from coach.rehearse import to_superior
+
+    assert to_superior("They rate your work but have not seen how it connects to their goals.") == (
+        "You rate their work but have not seen how it connects to your goals.")
+    assert to_superior("Above all they hate bad news; they're tired of it.") == (
+        "Above all you hate bad news; you're tired of it.")
+    c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
+    system, last = rt._model.calls[0][0].content, rt._model.calls[0][-1].content
+    assert "- You already promised Friday to your own boss" in system and "They already" not in system
+    assert "still on your mind: You already promised Friday to your own boss" in last
+
+
 def test_a_superior_who_steps_out_of_character_is_written_again_then_replaced(rt):
     rt._model.replies = ["I'm sorry, but I can't help with that."]
     c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
@@ -148,6 +162,19 @@ def test_a_superior_who_steps_out_of_character_is_written_again_then_replaced(rt
     assert len(rt._model.calls) == 2 and "answer as Dana would, in character" in rt._model.calls[1][-1].content
     assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
     assert reply.checked.startswith("stepped out of character (attempt 2)") and "can't help" not in reply.text
+
+
+def test_a_superior_who_repeats_an_earlier_line_is_written_again_then_replaced(rt):
+    rt._model.replies = ["Why am I only hearing about this now, after the fact?"]
+    c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk.",
+                                                               "I should have told you on Tuesday."])
+    first, second = r.lines[-3], r.lines[-1]
+    assert first.text == "Why am I only hearing about this now, after the fact?" and first.checked == ""
+    assert len(rt._model.calls) == 3 and "say something new" in rt._model.calls[2][-1].content
+    assert second.text in {line for concern in c.scenario.concerns for line in concern.pushback}
+    assert second.checked.startswith("repeated an earlier line (attempt 2)")
+    list(c.reply(r, store, "The core flows could ship on Friday."))
+    assert r.lines[-1].checked.startswith("repeated") and r.lines[-1].text != second.text  # a line not yet said
 
 
 def test_a_reply_in_character_at_the_second_attempt_is_shown(rt):
