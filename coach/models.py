@@ -129,6 +129,7 @@ class LocalServer:
         self._server = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.started_at = 0.0
 
     def _on_progress(self, fraction: float, detail: str) -> None:
@@ -156,7 +157,10 @@ class LocalServer:
             params.verbosity = -1  # llama.cpp logs nothing: prompts may contain private notes
             self.settings.kv_cache_dir.mkdir(parents=True, exist_ok=True)
             params.slot_save_path = str(self.settings.kv_cache_dir) + os.sep
-            self._server = xllamacpp.Server(params)
+            server = xllamacpp.Server(params)
+            if self._closed:  # released while it loaded: never serve from it
+                return
+            self._server = server
             self.state, self.detail = "ready", f"{self.model_path.name} ready"
         except CoachError as exc:
             self.error, self.state, self.detail = exc, "failed", exc.message
@@ -171,7 +175,7 @@ class LocalServer:
 
     def start(self, background: bool = True) -> "LocalServer":
         """Start loading the model; return at once when background, else when ready or failed."""
-        if self.state == "stopped":
+        if self.state == "stopped" and not self._closed:
             self.state, self.started_at = "starting", time.monotonic()
             self._thread = threading.Thread(target=self._run, name="llama-server", daemon=True)
             self._thread.start()
@@ -180,7 +184,9 @@ class LocalServer:
         return self
 
     def wait(self, timeout: float | None = None) -> str:
-        """Block until the server is ready and return its /v1 URL; raise if it failed."""
+        """Block until the server is ready and return its /v1 URL; raise if it failed or was closed."""
+        if self._closed:
+            raise ModelUnavailable("The model server was stopped (the app was reset).", "Reload the page.")
         if self.state == "stopped":
             self.start()
         if not self._ready.wait(timeout):
@@ -221,9 +227,10 @@ class LocalServer:
         return True
 
     def close(self) -> None:
-        """Stop the server and free the model."""
+        """Stop the server and free the model; a closed server does not start again (a new one does)."""
+        self._closed = True
         self._server = None
-        self.state = "stopped"
+        self.state, self.detail = "stopped", "stopped"
 
 
 def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenAI:

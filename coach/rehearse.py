@@ -37,7 +37,9 @@ _BRACKETED = re.compile(r"\[[^\]]*\]")
 _OUT_OF_CHARACTER = re.compile(
     r"\b(?:I\s*(?:'m|am)\s+(?:sorry|afraid),?\s+(?:but\s+)?I\s+(?:can(?:no|')t|am\s+unable\s+to|'m\s+unable\s+to)"
     r"\s+(?:help|assist)|I\s+can(?:no|')t\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this)"
-    r"|as\s+an\s+AI|an\s+AI\s+(?:language\s+model|assistant)|language\s+model|role-?play)",
+    r"|as\s+an\s+AI\b(?![-\w])|I\s*(?:'m|am)\s+(?:just\s+|only\s+)?an?\s+(?:AI|language\s+model|virtual\s+assistant)"
+    r"|an\s+AI\s+(?:language\s+model|assistant)|(?:this|a|the)\s+role-?play\b|role-?play(?:ing)?\s+(?:this|that)\b"
+    r"|out\s+of\s+(?:the\s+)?role)",
     re.IGNORECASE)
 # What a busy superior says once the tracker has closed the meeting (no model call: the decision and
 # its words are the code's, and the lesson is in them).
@@ -53,7 +55,7 @@ AGREEING_LINE = "All right, that works for me. Send me a short note of what we a
 
 def out_of_character(sentence: str) -> bool:
     """Whether a line of the superior's is an assistant stepping out of the role."""
-    return bool(_OUT_OF_CHARACTER.search(sentence))
+    return bool(_OUT_OF_CHARACTER.search(sentence.replace("\u2019", "'")))
 
 
 # ---- the coach ----------------------------------------------------------------------------------
@@ -70,6 +72,7 @@ class Hint:
 
 _PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|yours|your)\b",
                       re.IGNORECASE)
+_YOU = re.compile(r"\b(?:you|you're|you've|you'd|you'll|yourself)\b", re.IGNORECASE)
 _SWAP = {"they're": "you're", "they've": "you've", "they'd": "you'd", "they'll": "you'll", "themselves": "yourself",
          "themself": "yourself", "theirs": "yours", "their": "your", "them": "you", "they": "you", "yours": "theirs",
          "your": "their"}
@@ -83,6 +86,8 @@ def to_superior(text: str) -> str:
         word = _SWAP[m.group(0).lower()]
         return word[0].upper() + word[1:] if m.group(0)[0].isupper() else word
 
+    if _YOU.search(text):  # "you" is already someone (a concern the model drafted): leave it as written
+        return text
     return _PRONOUN.sub(swap, text)
 
 

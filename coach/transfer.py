@@ -189,7 +189,9 @@ class Added:
         for delete, ids in ((space.notes.delete, self.notes), (space.conversations.delete, self.conversations),
                             (space.rehearsals.delete, self.rehearsals)):
             for item in ids:
-                with suppress(InputError):  # already deleted, by the person in another tab
+                # Already deleted (by the person, in another tab), or the store failing as the import
+                # did: take back the rest, and let the import's own error be the one reported.
+                with suppress(Exception):
                     delete(item)
         if self.profile is not None and space.profile.load() == self.profile:
             space.profile.clear()

@@ -157,3 +157,19 @@ def test_with_two_slots_two_people_are_answered_side_by_side(tmp_path):
             t.join()
         (a_first, a_end, _), (b_first, b_end, _) = spans["Ada"], spans["Bo"]
         assert a_first < b_end and b_first < a_end  # their generations overlapped
+
+
+def test_a_server_closed_while_it_loads_never_serves_and_says_so(tmp_path):
+    """The app's runtime is released (a test's end, "Clear cache") while the model may still be loading."""
+    from coach.errors import ModelUnavailable
+    from coach.settings import Settings
+    from tests.conftest import tiny_model_path
+
+    srv = LocalServer(Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()),
+                               COACH_CONTEXT_TOKENS=1024)).start(background=True)
+    srv.close()
+    srv._thread.join(timeout=120)
+    assert srv._server is None and srv.state == "stopped" and srv.base_url == ""
+    with pytest.raises(ModelUnavailable, match="stopped"):
+        srv.wait(timeout=5)
+    assert srv.start().state == "stopped"  # a closed server does not load again

@@ -135,6 +135,10 @@ def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(
     ("I'm sorry, but I can't approve that today.", False),  # a superior saying no is in character
     ("I'm afraid I can't do that before the committee meets.", False),
     ("Why am I only hearing about this now?", False),
+    ("I\u2019m sorry, but I can\u2019t help with that.", True),  # curly apostrophes
+    ("I'm just an AI, I don't have a boss.", True),
+    ("The language model launch slipped a week, and I promised it upstairs.", False),
+    ("As an AI-first team we ship every week.", False),
 ])
 def test_a_line_is_out_of_character_when_an_assistant_speaks_not_the_superior(line, out):
     from coach.rehearse import out_of_character
@@ -149,6 +153,7 @@ def test_the_superior_is_told_their_concerns_in_the_second_person(rt):
         "You rate their work but have not seen how it connects to your goals.")
     assert to_superior("Above all they hate bad news; they're tired of it.") == (
         "Above all you hate bad news; you're tired of it.")
+    assert to_superior("Dana wants you to fix your plan.") == "Dana wants you to fix your plan."  # a drafted one
     c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
     system, last = rt._model.calls[0][0].content, rt._model.calls[0][-1].content
     assert "- You already promised Friday to your own boss" in system and "They already" not in system

@@ -266,9 +266,20 @@ def sign_in() -> str:
         st.caption(f"Signed in as **{st.session_state.get('name') or user}**")
         auth.logout("Sign out", "sidebar")
         if not st.session_state.get("authentication_status"):  # signed out just now (the cookie is gone)
+            if st.session_state.get(COOKIE_PENDING):
+                expire_pending_cookie(auth)
             forget_previous_person(None)
         keep_setting_cookie(auth)
     return user
+
+
+def expire_pending_cookie(auth) -> None:
+    """Signed out while the sign-in cookie was still being set: give the component that sets it an
+    expired cookie, so that an iframe of it still loading cannot store the sign-in after the delete."""
+    import datetime
+
+    auth.cookie_controller.cookie_model.cookie_manager.set(
+        COOKIE, "", expires_at=datetime.datetime.now() - datetime.timedelta(days=1))
 
 
 def keep_setting_cookie(auth) -> None:
@@ -281,7 +292,7 @@ def keep_setting_cookie(auth) -> None:
     """
     if not st.session_state.get(COOKIE_PENDING):
         return
-    if st.session_state.get(COOKIE_SET_KEY) is True:  # the component's value: the browser stored it
+    if st.session_state.get(COOKIE_SET_KEY) is True:  # the component's value: its set() ran in the browser
         st.session_state.pop(COOKIE_PENDING, None)
         return
     auth.cookie_controller.set_cookie()
