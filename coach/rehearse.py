@@ -9,7 +9,6 @@ classifier before it is shown), the hint's target and its check, and the scores 
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 import time
 from dataclasses import dataclass
@@ -28,12 +27,13 @@ from coach.prompts import PromptFile
 from coach.rehearsals import DIFFICULTIES, Line, Rehearsal, Rehearsals, check_turn  # noqa: F401 (re-exported)
 from coach.scenarios import Scenario, load_scenarios  # noqa: F401  (re-exported for callers)
 from coach.scoring import STRATEGIES, TurnEvidence, scorecard
+from coach.shape import normal, repeats
 from coach.tracker import ConcernTracker, TrackerState
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 # An assistant's refusal or self-description, never a superior's line. The default model answered
-# eight turns in ten with "I'm sorry, but I can't help with that." when told to close the meeting.
+# nine turns in a row with "I'm sorry, but I can't help with that." when told to close the meeting.
 _OUT_OF_CHARACTER = re.compile(
     r"\b(?:I\s*(?:'m|am)\s+(?:sorry|afraid),?\s+(?:but\s+)?I\s+(?:can(?:no|')t|am\s+unable\s+to|'m\s+unable\s+to)"
     r"\s+(?:help|assist)|I\s+can(?:no|')t\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this)"
@@ -190,10 +190,9 @@ class Coach:
 
         Each sentence is checked before it is shown. While the tracker's outcome is not "agreed", a
         sentence that concedes is never shown; nor, ever, one in which the model steps out of the role
-        ("I'm sorry, but I can't help with that") or repeats an earlier line of the superior's word for
-        word. Such a reply is written once more with a firmer
-        direction; if that fails too, the superior presses on an open concern with one of the
-        scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
+        ("I'm sorry, but I can't help with that") or repeats an earlier line of the superior's. Such a
+        reply is written once more with a firmer direction; if that fails too, the superior presses on
+        an open concern with one of the scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
         """
         if r.ended:
             raise InputError("This rehearsal has ended.", "Start a new one.")
@@ -249,15 +248,15 @@ class Coach:
 
     @staticmethod
     def _repeats(r: Rehearsal, sentence: str) -> bool:
-        """A sentence of five words or more that the superior has already said (difflib ratio >= 0.85,
-        as Ask's shape guard): the default model said "I understand. I will look into it." nine turns
-        in a row. Short ones ("I see.") may come back."""
-        words = re.findall(r"[a-z0-9']+", sentence.lower())
-        if len(words) < 5:
+        """A sentence of five words or more that the superior has already said, as Ask's shape guard
+        judges a repeat (coach/shape.py): the default model said "I understand. I will look into it."
+        nine turns in a row. Short ones ("I see.") may come back."""
+        line = normal(sentence)
+        if len(line.split()) < 5:
             return False
-        said = [re.findall(r"[a-z0-9']+", part.lower()) for line in r.lines if line.role == "superior"
-                for part in _SENTENCE_END.split(line.text)]
-        return any(difflib.SequenceMatcher(None, words, earlier).ratio() >= 0.85 for earlier in said if earlier)
+        said = [normal(part) for earlier in r.lines if earlier.role == "superior"
+                for part in _SENTENCE_END.split(earlier.text)]
+        return repeats(line, [s for s in said if s])
 
     def _pushback(self, state: TrackerState, r: Rehearsal) -> str:
         """One of the scenario's own lines pressing on an open concern (required ones first), one not
@@ -265,7 +264,7 @@ class Coach:
         open_ = state.open_concerns() or [0]
         said = {line.text.strip() for line in r.lines if line.role == "superior"}
         lines = [line for i in open_ for line in self.scenario.concerns[i].pushback]
-        fresh = [line for line in lines if line.strip() not in said and not any(line in s for s in said)]
+        fresh = [line for line in lines if not any(line.strip() in s for s in said)]
         return (fresh or lines)[0 if fresh else len(r.user_turns()) % len(lines)]
 
     def hint(self, r: Rehearsal, notes: list | None = None) -> Hint:
