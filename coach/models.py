@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from pydantic import BaseModel, ValidationError
 
@@ -111,126 +109,6 @@ def local_model_path(settings: Settings, progress: Progress | None = None) -> Pa
                 raise ModelFileError(f"{path} is not a GGUF model file.", _INSTALL_HINT)
         return path
     return assemble(DEFAULT_MODEL, settings.models_dir / DEFAULT_MODEL.file_name, progress)
-
-
-State = Literal["stopped", "starting", "ready", "failed"]
-
-
-class LocalServer:
-    """An embedded llama.cpp server (xllamacpp) on 127.0.0.1, started in the background."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.state: State = "stopped"
-        self.detail = ""  # what it is doing now, for a status line
-        self.progress = 0.0
-        self.error: CoachError | None = None
-        self.model_path: Path | None = None
-        self._server = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
-        self.started_at = 0.0
-
-    def _on_progress(self, fraction: float, detail: str) -> None:
-        self.progress, self.detail = fraction, detail
-
-    def _run(self) -> None:
-        try:
-            import xllamacpp
-
-            self.detail = "Checking the model file"
-            self.model_path = local_model_path(self.settings, self._on_progress)
-            self.detail = f"Loading {self.model_path.name}"
-            params = xllamacpp.CommonParams()
-            params.model.path = str(self.model_path)
-            # One slot per request served at once, each with the whole context window. With one
-            # slot every request reuses the same cache, so a stable prefix is evaluated once.
-            params.n_parallel = self.settings.parallel
-            params.n_ctx = self.settings.context_tokens * self.settings.parallel
-            params.cpuparams.n_threads = self.settings.threads
-            params.cpuparams_batch.n_threads = self.settings.threads
-            params.port = 0  # any free port
-            params.hostnames = ["127.0.0.1"]
-            params.cache_prompt = True
-            params.warmup = False
-            params.verbosity = -1  # llama.cpp logs nothing: prompts may contain private notes
-            self.settings.kv_cache_dir.mkdir(parents=True, exist_ok=True)
-            params.slot_save_path = str(self.settings.kv_cache_dir) + os.sep
-            server = xllamacpp.Server(params)
-            if self._closed:  # released while it loaded: never serve from it
-                return
-            self._server = server
-            self.state, self.detail = "ready", f"{self.model_path.name} ready"
-        except CoachError as exc:
-            self.error, self.state, self.detail = exc, "failed", exc.message
-        except Exception as exc:  # xllamacpp raises plain RuntimeErrors
-            self.error = ModelUnavailable(
-                f"The local model server failed to start ({exc}).",
-                "Check the model file with `coach doctor`, or choose another with COACH_MODEL.",
-            )
-            self.state, self.detail = "failed", self.error.message
-        finally:
-            self._ready.set()
-
-    def start(self, background: bool = True) -> "LocalServer":
-        """Start loading the model; return at once when background, else when ready or failed."""
-        if self.state == "stopped" and not self._closed:
-            self.state, self.started_at = "starting", time.monotonic()
-            self._thread = threading.Thread(target=self._run, name="llama-server", daemon=True)
-            self._thread.start()
-        if not background:
-            self.wait()
-        return self
-
-    def wait(self, timeout: float | None = None) -> str:
-        """Block until the server is ready and return its /v1 URL; raise if it failed or was closed."""
-        if self._closed:
-            raise ModelUnavailable("The model server was stopped (the app was reset).", "Reload the page.")
-        if self.state == "stopped":
-            self.start()
-        if not self._ready.wait(timeout):
-            raise ModelUnavailable(
-                "The local model is still loading.", "Wait a moment and try again."
-            )
-        if self.error:
-            raise self.error
-        return self.base_url
-
-    @property
-    def base_url(self) -> str:
-        return f"{self._server.listening_address}/v1" if self._server else ""
-
-    def _slot(self, action: str, filename: str, slot: int = 0) -> bool:
-        import httpx
-
-        try:
-            reply = httpx.post(f"{self._server.listening_address}/slots/{slot}", params={"action": action},
-                               json={"filename": filename}, timeout=120)
-        except httpx.HTTPError:
-            return False
-        return reply.status_code == 200
-
-    def restore_prefix(self, filename: str) -> bool:
-        """Load a saved prompt prefix into every slot's cache, if the file is there."""
-        if not (self.settings.kv_cache_dir / filename).is_file():
-            return False
-        return all([self._slot("restore", filename, slot) for slot in range(self.settings.parallel)])
-
-    def save_prefix(self, filename: str) -> bool:
-        """Save the server's cache (the prefix just evaluated) and drop older saved prefixes."""
-        if not self._slot("save", filename):
-            return False
-        for old in self.settings.kv_cache_dir.glob("*.bin"):
-            if old.name != filename:
-                old.unlink(missing_ok=True)
-        return True
-
-    def close(self) -> None:
-        """Stop the server and free the model; a closed server does not start again (a new one does)."""
-        self._closed = True
-        self._server = None
-        self.state, self.detail = "stopped", "stopped"
 
 
 def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenAI:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # for annotations only: the model client (langchain-openai) l
     from langchain_core.language_models import BaseChatModel
 
     from coach.ask import AskChain
-    from coach.models import LocalServer
+    from coach.local_server import LocalServer
 
 
 class Runtime:
@@ -127,7 +127,7 @@ class Runtime:
             return
         with self._lock:
             if self.server is None:
-                from coach.models import LocalServer
+                from coach.local_server import LocalServer
 
                 self.server = LocalServer(self.settings)
         self.server.start(background=background)

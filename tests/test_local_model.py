@@ -5,7 +5,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from coach.errors import ModelFileError
-from coach.models import LocalServer, chat_model
+from coach.local_server import LocalServer
+from coach.models import chat_model
 from coach.runtime import Runtime
 from coach.store import Hit
 
@@ -169,7 +170,89 @@ def test_a_server_closed_while_it_loads_never_serves_and_says_so(tmp_path):
                                COACH_CONTEXT_TOKENS=1024)).start(background=True)
     srv.close()
     srv._thread.join(timeout=120)
-    assert srv._server is None and srv.state == "stopped" and srv.base_url == ""
+    assert srv._proc is None and srv.state == "stopped" and srv.base_url == ""
     with pytest.raises(ModelUnavailable, match="stopped"):
         srv.wait(timeout=5)
     assert srv.start().state == "stopped"  # a closed server does not load again
+
+
+def _small_server(tmp_path) -> LocalServer:
+    from coach.settings import Settings
+    from tests.conftest import tiny_model_path
+
+    return LocalServer(Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()),
+                                COACH_CONTEXT_TOKENS=2048, COACH_THREADS=2))
+
+
+def test_closing_the_server_ends_an_open_answer_and_its_process(tmp_path):
+    """The app's runtime is released while an answer streams. The in-process server used to wait for
+    the request while holding Python's lock, which hung the test suite in CI (stop 19)."""
+    import threading
+
+    import psutil
+
+    srv = _small_server(tmp_path).start(background=False)
+    pid = srv._proc.pid
+    model = chat_model(srv.settings, srv.base_url, max_tokens=1500, extra_body={"ignore_eos": True})
+    began, outcome = threading.Event(), []
+
+    def listen():
+        try:
+            for _ in model.stream("Count to a thousand."):
+                began.set()
+            outcome.append("finished")
+        except Exception as exc:
+            outcome.append(type(exc).__name__)
+        began.set()
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    assert began.wait(120)
+    srv.close()  # mid-answer: 1500 tokens take the tiny model far longer than one
+    listener.join(120)
+    assert outcome and outcome != ["finished"]  # cut off, with the client's connection error
+    assert not psutil.pid_exists(pid)
+
+
+def test_a_server_whose_process_died_is_started_again_by_the_next_request(tmp_path):
+    srv = _small_server(tmp_path).start(background=False)
+    first = srv.base_url
+    srv._proc.kill()  # killed for memory, or a crash in llama.cpp: the app lives on
+    srv._proc.wait()
+    again = srv.wait(timeout=120)
+    assert again and again != first and srv.state == "ready"
+    assert chat_model(srv.settings, again, max_tokens=8).invoke("Say hello.").content is not None
+    srv.close()
+
+
+def test_the_server_process_ends_when_the_app_dies(tmp_path):
+    """An app killed outright leaves no model server holding a gigabyte and a port."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import tiny_model_path
+
+    script = (
+        "import os, sys\n"
+        "from coach.local_server import LocalServer\n"
+        "from coach.settings import Settings\n"
+        f"srv = LocalServer(Settings(COACH_DATA_DIR={str(tmp_path)!r}, COACH_MODEL={str(tiny_model_path())!r},"
+        " COACH_CONTEXT_TOKENS=1024)).start(background=False)\n"
+        "print(srv._proc.pid, flush=True)\n"
+        "os._exit(0)\n"  # no clean-up of any kind, as when killed
+    )
+    pid = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout)
+    deadline = time.monotonic() + 60
+
+    def running():
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running()
