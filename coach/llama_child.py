@@ -1,8 +1,8 @@
 """The embedded llama.cpp server's own process: `python -m coach.llama_child '<params as JSON>'`.
 
 The app runs the model server in a child process rather than in its own, so that stopping it is a
-kill: llama.cpp's server, destroyed in-process, waits for its open requests while holding Python's
-lock, and a request that needs Python to finish hung the whole app (CI stop 19). A crash in
+kill: llama.cpp's server, destroyed in-process, waits for its open requests with Python's lock held
+(30 s of a frozen app, measured under a streaming answer; a CI run hung there for good). A crash in
 llama.cpp no longer takes the app down with it, and the model's memory is freed for certain.
 
 The child prints one JSON line, {"address": ...} or {"error": ...}, and serves until its standard
