@@ -297,6 +297,36 @@ def test_a_line_said_in_a_run_that_another_rerun_stops_is_still_said_once(app_en
     assert said == ["Hi, the API team slipped and Friday is at risk."]
 
 
+def test_two_lines_sent_in_quick_succession_are_both_said_in_order(app_env, monkeypatch):
+    """The second line's rerun stops the run that was about to say the first: both are kept and said."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from coach.rehearse import Coach
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the superior cannot answer: the lines stay
+    at = start()
+    at.switch_page("views/rehearse.py").run()
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    real, calls = Coach.reply, []
+
+    def stopped_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise StopException()  # the run carrying the first line stops before saying it
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(Coach, "reply", stopped_first)
+    at.chat_input[0].set_value("Hi, the API team slipped.").run()
+    at.chat_input[0].set_value("Friday is at risk.").run()  # sent before the first was said
+    assert not at.exception, at.exception
+    at.run()  # and a later run says neither again
+    [rehearsal] = runtime().workspace().rehearsals.list()
+    said = [line.text for line in runtime().workspace().rehearsals.get(rehearsal.id).lines if line.role == "user"]
+    assert said == ["Hi, the API team slipped.", "Friday is at risk."]
+
+
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):
     from coach.rehearse import Line
     from views.common import runtime

@@ -126,27 +126,42 @@ def say(coach, rehearsal, store, text: str) -> None:
 
 
 def line_kept(rehearsal_id: int) -> Submitted:
-    """A line sent in a rehearsal, and how long the transcript was then, kept until it is said (see Submitted)."""
+    """The lines sent in a rehearsal and not yet said, in order, each with the place in the
+    transcript it will fill (the count of the person's lines before it): kept until said (see Submitted)."""
     return Submitted(f"rehearsal-line:{rehearsal_id}")
 
 
-def keep_line(store, rehearsal_id: int, text: str) -> None:
-    """The chat input's on_submit in a rehearsal: a rerun that stops the run carrying the line does not lose it."""
+def _said(rehearsal) -> int:
+    return sum(line.role == "user" for line in rehearsal.lines)
+
+
+def keep_line(store, rehearsal_id: int, text: str | None) -> None:
+    """The chat input's on_submit in a rehearsal: the line joins the queue. A rerun that stops the run
+    saying an earlier line (sending the next line quickly does) loses neither."""
+    if not (text or "").strip():
+        return
     try:
-        lines_before = len(store.get(rehearsal_id).lines)
+        said = _said(store.get(rehearsal_id))
     except CoachError:  # deleted on the History page meanwhile: the page says so
         return
-    line_kept(rehearsal_id).keep((text, lines_before))
+    kept = line_kept(rehearsal_id)
+    queue = [(t, place) for t, place in kept.kept() or [] if place >= said]  # not said by a stopped run
+    kept.keep(queue + [(text, said + len(queue))])
 
 
 def say_kept(coach, rehearsal, store) -> None:
-    """Say the kept line, unless it is empty or a stopped run already added it to the transcript."""
+    """Say the kept lines in the order sent, each once: a line whose place in the transcript is
+    already filled was said by a run that was stopped before it could let go of it."""
     kept = line_kept(rehearsal.id)
-    if (todo := kept.waiting()) is not None:
-        text, lines_before = todo
-        if rehearsal.ended is None and text and len(rehearsal.lines) == lines_before:
+    queue = kept.waiting()
+    while queue:
+        (text, place), queue = queue[0], queue[1:]
+        if rehearsal.ended is None and place >= _said(rehearsal):
             say(coach, rehearsal, store, text)
-        kept.done()
+        said = _said(rehearsal)  # the rest follow what the transcript holds now, even if this line failed
+        queue = [(t, said + i) for i, (t, _) in enumerate(queue)]
+        kept.keep(queue)
+    kept.done()
 
 
 def rehearsal_controls(coach, rehearsal, store, space, key: str) -> bool:
