@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
@@ -127,7 +128,13 @@ def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenA
         case "local":
             if not base_url:
                 raise ConfigError("The local model server is not running.", "Start it first.")
-            return ChatOpenAI(base_url=base_url, api_key="local", model="local", **common)
+            import httpx
+
+            # Past its slots, a request would wait inside the server with no byte sent, and time out
+            # there; it waits for a free slot here instead (up to SLOT_WAIT), then has the whole timeout.
+            common["timeout"] = httpx.Timeout(common["timeout"], pool=SLOT_WAIT)
+            return ChatOpenAI(base_url=base_url, api_key="local", model="local",
+                              http_client=slot_client(base_url, settings.parallel), **common)
         case "openai":
             key = settings.api_key.get_secret_value()  # a SecretStr everywhere else: never printed
             if not settings.base_url and not key:
@@ -144,6 +151,19 @@ def chat_model(settings: Settings, base_url: str = "", **overrides) -> ChatOpenA
             )
         case other:
             raise ConfigError(f"Unknown backend {other!r}.", "Use COACH_BACKEND=local or openai.")
+
+
+SLOT_WAIT = 600.0  # seconds a request to the embedded server may wait for a free slot
+
+
+@functools.cache
+def slot_client(base_url: str, slots: int):
+    """One HTTP client per embedded server, shared by every request to it, holding at most one
+    connection per slot: a request beyond them waits for a free connection (httpx's pool), that is a
+    free slot, before it is sent."""
+    import httpx
+
+    return httpx.Client(limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots))
 
 
 def as_coach_error(exc: Exception, where: str = "") -> CoachError:

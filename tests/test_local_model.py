@@ -256,3 +256,35 @@ def test_the_server_process_ends_when_the_app_dies(tmp_path):
     while running() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not running()
+
+
+def test_a_request_beyond_the_slots_waits_for_one_instead_of_timing_out(tmp_path):
+    """One slot, two people: the second request waits for the first answer to end, then has the whole
+    timeout. Sent on to the server, it waited there without a byte and timed out (1 of 8 people at load)."""
+    import threading
+
+    from coach.settings import Settings
+    from tests.conftest import tiny_model_path
+
+    settings = Settings(COACH_DATA_DIR=tmp_path, COACH_MODEL=str(tiny_model_path()), COACH_CONTEXT_TOKENS=2048,
+                        COACH_THREADS=2, COACH_PARALLEL=1, COACH_TIMEOUT=2)
+    srv = LocalServer(settings).start(background=False)
+    try:
+        long = chat_model(settings, srv.base_url, max_tokens=1200, extra_body={"ignore_eos": True})
+        began, first = threading.Event(), []
+
+        def answer_at_length():
+            for chunk in long.stream("Count to a thousand."):
+                began.set()
+                first.append(chunk.content)
+
+        talker = threading.Thread(target=answer_at_length)
+        talker.start()
+        assert began.wait(60)
+        second = chat_model(settings, srv.base_url, max_tokens=8, streaming=False).invoke("Say hello.")
+        ended_first = not talker.is_alive()
+        talker.join(120)
+        assert second.content is not None and ended_first  # answered, and only once the first had ended
+        assert len(first) > 100
+    finally:
+        srv.close()
