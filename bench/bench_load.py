@@ -17,7 +17,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -45,10 +44,17 @@ def free_port() -> int:
 
 
 def model_server_ports(pid: int) -> list[int]:
-    """The ports the app's process listens on (the embedded llama.cpp server is one of them)."""
-    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
-    return [int(m.group(1)) for line in out.splitlines() if f"pid={pid}," in line
-            for m in [re.search(r"127\.0\.0\.1:(\d+)", line)] if m]
+    """The loopback ports the app's child processes listen on (the embedded llama.cpp server's is one)."""
+    import psutil
+
+    ports = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            ports += [c.laddr.port for c in child.net_connections("tcp")
+                      if c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1"]
+        except psutil.Error:
+            pass
+    return ports
 
 
 class SlotWatcher(threading.Thread):
@@ -60,14 +66,14 @@ class SlotWatcher(threading.Thread):
         self.url = None
 
     def rss_mb(self) -> int:
-        """The app's resident memory (the embedded model server and its slots live in that process)."""
+        """The app's resident memory, with its model server's (a process of its own)."""
+        import psutil
+
         try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) // 1024
-        except OSError:
-            pass
-        return 0
+            app = psutil.Process(self.pid)
+            return sum(p.memory_info().rss for p in [app, *app.children(recursive=True)]) >> 20
+        except psutil.Error:
+            return 0
 
     def run(self) -> None:
         while not self.stop.is_set():
