@@ -132,6 +132,23 @@ def test_a_sign_in_sent_in_a_run_that_another_rerun_stops_still_signs_in(team_ap
     assert "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
 
 
+def test_a_sign_in_stopped_while_it_signs_in_is_done_by_the_next_run(team_app, monkeypatch):
+    """A rerun can stop the run at the sign-in itself (any write to the session is such a point); the
+    click used to be let go of there, leaving the person at a filled form (4 of 8 at load)."""
+    from streamlit_authenticator.controllers.authentication_controller import AuthenticationController
+
+    from tests.test_app import stopped_once
+    from views.common import runtime
+
+    start_app()
+    runtime().accounts.add("alice", "Alice", ALICE[1])
+    at = start_app()
+    stopped_once(monkeypatch, AuthenticationController, "login")  # stopped before it signs in
+    sign_in(at, *ALICE)
+    assert not at.exception, at.exception
+    assert "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
+
+
 def cookie_setters(at: AppTest) -> list[dict]:
     """The cookie components this run rendered that set the sign-in cookie in the browser."""
     import json

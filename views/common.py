@@ -313,8 +313,13 @@ def sign_in_form(auth) -> None:
             # The cookie is set by keep_setting_cookie, from this run on; a failed sign-in drops the flag.
             st.session_state[COOKIE_PENDING] = True
             auth.authentication_controller.login(*entered)  # False, and the status False, when wrong
-        finally:
-            kept.done()  # the password is kept no longer than this run
+        except Exception:
+            kept.done()
+            raise
+        # Not in a `finally`: a rerun that stops this run before it has signed in (Streamlit's stop is a
+        # BaseException) leaves the click kept, and the next run signs in with it. The password is kept
+        # no longer than it takes to sign in (at most Submitted.TRIES runs).
+        kept.done()
 
 
 SIGNED_IN = "upward-signed-in"
