@@ -142,9 +142,8 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         others = [t for other, pair in tokens.items() if other != user for t in pair]
         tokens[user + ":crosstalk"] = [t for t in others if t in seen]
     except Exception as exc:  # noqa: BLE001 - counted and printed
-        lines = str(exc).splitlines() or [""]
-        where = next((line.strip() for line in lines if line.strip().startswith("Locator:")), "")
-        errors.append(f"{user} ({step}): {exc.__class__.__name__}: {lines[0][:160]} {where[:120]}".rstrip())
+        said = " | ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        errors.append(f"{user} ({step}): {exc.__class__.__name__}: {said[:400]}")
         if DEBUG_DIR:  # what the person saw when it failed
             await page.screenshot(path=str(DEBUG_DIR / f"{user}.png"), full_page=True)
             (DEBUG_DIR / f"{user}.txt").write_text(await page.inner_text("body"))
