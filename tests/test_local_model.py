@@ -270,7 +270,7 @@ def test_a_request_beyond_the_slots_waits_for_one_instead_of_timing_out(tmp_path
                         COACH_THREADS=2, COACH_PARALLEL=1, COACH_TIMEOUT=2)
     srv = LocalServer(settings).start(background=False)
     try:
-        long = chat_model(settings, srv.base_url, max_tokens=1200, extra_body={"ignore_eos": True})
+        long = chat_model(settings, srv.base_url, max_tokens=300, extra_body={"ignore_eos": True})
         began, first = threading.Event(), []
 
         def answer_at_length():
@@ -285,6 +285,6 @@ def test_a_request_beyond_the_slots_waits_for_one_instead_of_timing_out(tmp_path
         ended_first = not talker.is_alive()
         talker.join(120)
         assert second.content is not None and ended_first  # answered, and only once the first had ended
-        assert len(first) > 100
+        assert len(first) > 50
     finally:
         srv.close()
