@@ -278,15 +278,22 @@ def test_rehearse_page_plays_the_superior_and_survives_a_reload(app_env):
     assert meter.proto.text == "0 of 3 of your superior's concerns met"
 
 
+def rehearsal_without_a_model(monkeypatch) -> AppTest:
+    """A rehearsal started on the Rehearse page whose superior cannot answer: what is sent stays in the
+    transcript, with no reply."""
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")
+    at = start()
+    at.switch_page("views/rehearse.py").run()
+    [b for b in at.button if b.label == "Start"][0].click().run()
+    return at
+
+
 def test_a_line_said_in_a_run_that_another_rerun_stops_is_still_said_once(app_env, monkeypatch):
     from coach.runtime import Runtime
     from views.common import runtime
 
-    monkeypatch.setenv("COACH_BACKEND", "openai")
-    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the superior cannot answer: the line stays
-    at = start()
-    at.switch_page("views/rehearse.py").run()
-    [b for b in at.button if b.label == "Start"][0].click().run()
+    at = rehearsal_without_a_model(monkeypatch)
     stopped_once(monkeypatch, Runtime, "rehearsal_coach")
     at.chat_input[0].set_value("Hi, the API team slipped and Friday is at risk.").run()
     assert not at.exception, at.exception
@@ -304,11 +311,7 @@ def test_two_lines_sent_in_quick_succession_are_both_said_in_order(app_env, monk
     from coach.rehearse import Coach
     from views.common import runtime
 
-    monkeypatch.setenv("COACH_BACKEND", "openai")
-    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the superior cannot answer: the lines stay
-    at = start()
-    at.switch_page("views/rehearse.py").run()
-    [b for b in at.button if b.label == "Start"][0].click().run()
+    at = rehearsal_without_a_model(monkeypatch)
     real, calls = Coach.reply, []
 
     def stopped_first(*args, **kwargs):
