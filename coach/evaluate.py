@@ -19,6 +19,7 @@ DATA = REPO_DIR / "tests" / "data"
 REVIEW_SETS = {
     "blind": DATA / "review_blind.yaml",  # 103 drafts, written blind; the figure we report
     "blind2": DATA / "review_blind2.yaml",  # 80 more, written blind after the detector was final
+    "blind3": DATA / "review_blind3.yaml",  # 96 more, written blind before the whole-draft head was trained
     "labelled": DATA / "review_drafts.yaml",  # older sets, kept as regression tests
     "heldout": DATA / "review_heldout.yaml",
 }

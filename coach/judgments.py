@@ -93,6 +93,8 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         from coach.router import evaluate as evaluate_router
         from coach.router import print_evaluation
 
+        if args.set not in ("blind", "blind2"):
+            raise InputError(f"The router has no set {args.set!r}.", "Use --set blind or --set blind2.")
         name = "router_blind2.yaml" if args.set == "blind2" else "router_blind.yaml"
         figures = evaluate_router(rt.router, rt.scenarios()[0], evaluate.DATA / name)
         if not args.json:

@@ -30,7 +30,7 @@ def test_the_training_data_is_large_varied_and_labelled_from_the_definitions():
 def _evaluation_sentences() -> list[tuple[str, str]]:
     """Every sentence of every evaluation set that judges the detector, with where it came from."""
     out = []
-    for name in ("review_blind", "review_blind2", "review_drafts", "review_heldout"):
+    for name in ("review_blind", "review_blind2", "review_blind3", "review_drafts", "review_heldout"):
         for d in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
             out += [(f"{name}:{d['id']}", s.quote) for s in sentences(d["text"])]
     for script in yaml.safe_load((DATA / "rehearse_calibration.yaml").read_text()):
