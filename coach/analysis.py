@@ -167,16 +167,21 @@ class Analyzer:
             hits = [(s, j) for s, j in judged if j.has(label)]
             return max(hits, key=lambda h: h[1].probabilities[label]) if hits else None
 
-        # docs/labels.md: asking for a decision after giving options or a recommendation is not
-        # the just-execute myth, so a deferring sentence in a draft that offers a view elsewhere is healthy.
+        # Whether the draft falls into a myth is the whole-draft head's call (a myth is often spread
+        # over mild sentences); the finding points at the sentence most likely to carry it.
+        draft = self.detector.judge_draft(text, [j for _, j in judged])
+        # docs/labels.md: asking for a decision after giving options or a recommendation is not the
+        # just-execute myth. Kept as a rule on top of the head because it earns its place in
+        # cross-validation on the training drafts: precision 0.948 to 0.963, recall 0.814 to 0.801,
+        # clean drafts flagged 7 to 4 of 72 (the trade Review wants: precision first).
         offers_view = any(j.has("options_or_recommendation") and not j.has("myth-just-execute") for _, j in judged)
         for myth in MYTHS:
             if myth == "myth-just-execute" and offers_view:
                 continue
-            if hit := best(myth):
-                span, j = hit
+            if myth in draft.myths:
+                span, j = max(judged, key=lambda h: h[1].probabilities[myth], default=(None, None))
                 result.myths.append(Finding(myth, "myth", myth, MYTH_ADVICE[myth], span,
-                                            f"detector (p={j.probabilities[myth]:.2f})"))
+                                            f"detector, whole draft (p={draft.probabilities[myth]:.2f})"))
         for signal in SIGNALS:
             hit = best(signal)
             result.signals[signal] = Signal(hit is not None, hit[0] if hit else None)

@@ -1,9 +1,13 @@
-"""The sentence detector: which myths and signals a sentence carries (definitions: docs/labels.md).
+"""The detector: which myths and signals a sentence carries, and which myths a whole draft falls
+into (definitions: docs/labels.md).
 
 Logistic regression over the MiniLM embedding and hashed word n-grams: one multinomial head
 over "healthy" and the three myths (a sentence rarely holds two), and one binary head per signal,
-trained on `coach/data/training/*.yaml` by `coach train detector` and shipped as
-`coach/data/detector.npz`. Review's analysis, Rehearse's concern tracker and scorer, and the
+trained on `coach/data/training/*.yaml`. A myth is often mild and spread over a draft ("might be
+slipping a little. Probably nothing."), so whether a *draft* falls into a myth is decided by one
+more binary head per myth over the whole draft: its embedding and n-grams, and the two highest
+sentence probabilities of each myth. It is trained on whole drafts (`coach/data/drafts_training.yaml`).
+`coach train detector` fits all of them and ships them as `coach/data/detector.npz`. Review's analysis, Rehearse's concern tracker and scorer, and the
 checks on what the model writes (rewrites, hints, "You could say" lines) all call this one detector.
 """
 
@@ -20,6 +24,7 @@ from coach.embeddings import MiniLMEmbeddings
 
 DATA = Path(__file__).parent / "data"
 TRAINING_DIR = DATA / "training"
+DRAFTS = DATA / "drafts_training.yaml"
 WEIGHTS = DATA / "detector.npz"
 
 MYTHS = ("myth-just-execute", "myth-independent-work", "myth-fear")
@@ -66,6 +71,37 @@ def label_matrix(examples: list[Example]) -> np.ndarray:
     return Y
 
 
+def load_drafts(path: Path = DRAFTS) -> list[Example]:
+    """Read the labelled whole drafts; raise ValueError naming the item that is wrong."""
+    out = []
+    for n, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")) or [], 1):
+        myths = set(item.get("myths") or [])
+        if not isinstance(item.get("text"), str) or myths - set(MYTHS):
+            raise ValueError(f"{path.name} item {n}: needs a text and myths from {list(MYTHS)}")
+        out.append(Example(item["text"].strip(), frozenset(myths), item.get("register", ""), path.stem))
+    return out
+
+
+def draft_features(embedded: np.ndarray, texts: list[str], sentence_myths: list[np.ndarray],
+                   uses_ngrams: bool) -> np.ndarray:
+    """The draft head's input: the draft's own features, then each myth's two highest sentence
+    probabilities (sentence_myths[i] is the (sentences, MYTHS) matrix of draft i; it may be empty)."""
+    stats = np.zeros((len(texts), 2 * len(MYTHS)), dtype=np.float32)
+    for i, P in enumerate(sentence_myths):
+        top = -np.sort(-np.asarray(P, dtype=np.float32).reshape(-1, len(MYTHS)), axis=0)
+        stats[i, :len(MYTHS)] = top[0] if len(top) else 0.0
+        stats[i, len(MYTHS):] = top[1] if len(top) > 1 else 0.0
+    return np.hstack([features(embedded, texts, uses_ngrams), stats])
+
+
+@dataclass
+class DraftJudgment:
+    """Which myths a whole draft falls into, with the draft head's probability for each."""
+
+    probabilities: dict[str, float]
+    myths: frozenset[str]
+
+
 @dataclass
 class SentenceJudgment:
     """What the detector found in one sentence: every label's probability and the labels that are on."""
@@ -110,9 +146,20 @@ class Detector:
             out.append(SentenceJudgment(text, probs, frozenset(on)))
         return out
 
+    def judge_draft(self, text: str, judged: list[SentenceJudgment]) -> DraftJudgment:
+        """Which myths the draft as a whole falls into, given the judgments of its sentences."""
+        head = self.weights["drafts"]
+        P = np.array([[j.probabilities[m] for m in MYTHS] for j in judged], dtype=np.float32)
+        x = draft_features(self.embeddings.embed([text]), [text], [P], head.uses_ngrams)
+        row = head.probabilities(x)[0]
+        probs = {label: float(p) for label, p in zip(head.labels, row)}
+        on = {label for label, p, t in zip(head.labels, row, head.thresholds) if p >= t}
+        return DraftJudgment(probs, frozenset(on))
 
-def train(embeddings: MiniLMEmbeddings, folder: Path = TRAINING_DIR, out: Path = WEIGHTS, uses_ngrams: bool = True):
-    """Fit the detector on the training phrasings, save it to `out`, and return the CV reports."""
+
+def train(embeddings: MiniLMEmbeddings, folder: Path = TRAINING_DIR, out: Path = WEIGHTS, uses_ngrams: bool = True,
+          drafts_file: Path = DRAFTS):
+    """Fit the detector on the training phrasings and drafts, save it to `out`, and return the CV reports."""
     from coach.training import HeadReport, draft_thresholds, fit_heads, fit_softmax
 
     examples = load_training(folder)
@@ -138,6 +185,33 @@ def train(embeddings: MiniLMEmbeddings, folder: Path = TRAINING_DIR, out: Path =
                                        2 * precision * recall / max(precision + recall, 1e-9)))
     Y = label_matrix(examples)
     signals, signal_reports = fit_heads(X, Y[:, [LABELS.index(s) for s in SIGNALS]], list(SIGNALS), uses_ngrams=uses_ngrams)
-    save_heads(out, {"myths": myths, "signals": signals},
-               trained_on=f"{len(examples)} phrasings in {folder.name}/")
-    return examples, myth_reports + signal_reports
+    drafts, draft_reports = _fit_drafts(embeddings, myths, load_drafts(drafts_file), uses_ngrams)
+    save_heads(out, {"myths": myths, "signals": signals, "drafts": drafts},
+               trained_on=f"{len(examples)} phrasings in {folder.name}/ and {drafts_file.name}")
+    return examples, myth_reports + signal_reports + draft_reports
+
+
+def _fit_drafts(embeddings: MiniLMEmbeddings, myths, drafts: list[Example], uses_ngrams: bool):
+    """The draft head, on whole drafts judged sentence by sentence with the freshly fitted myth head.
+
+    That head never saw these drafts, so their sentence probabilities are as honest as at run time.
+    Each myth's strength and threshold are chosen by cross-validation, for precision first (F-0.5).
+    """
+    from coach.analysis import sentences  # the splitter Review uses; imported here to avoid a cycle
+    from coach.training import fit_heads
+
+    texts = [d.text for d in drafts]
+    parts = [[s.quote for s in sentences(t)] for t in texts]
+    flat = [p for ps in parts for p in ps]
+    P = myths.probabilities(features(embeddings.embed(flat), flat, myths.uses_ngrams))
+    P = P[:, [MYTH_CLASSES.index(m) for m in MYTHS]]
+    per_draft, at = [], 0
+    for ps in parts:
+        per_draft.append(P[at:at + len(ps)])
+        at += len(ps)
+    X = draft_features(embeddings.embed(texts), texts, per_draft, uses_ngrams)
+    Y = np.array([[m in d.labels for m in MYTHS] for d in drafts], dtype=np.int8)
+    heads, reports = fit_heads(X, Y, list(MYTHS), uses_ngrams=uses_ngrams, beta=BETA)
+    for r in reports:
+        r.label = f"{r.label} (whole drafts)"
+    return heads, reports

@@ -1,11 +1,13 @@
 """The sentence detector: its training data, its disjointness from every evaluation set, its output."""
 
+import re
+
 import numpy as np
 import pytest
 import yaml
 
 from coach.analysis import sentences
-from coach.detector import LABELS, MYTHS, SIGNALS, WEIGHTS, Detector, label_matrix, load_training
+from coach.detector import LABELS, MYTHS, SIGNALS, WEIGHTS, Detector, label_matrix, load_drafts, load_training
 from coach.settings import REPO_DIR
 
 DATA = REPO_DIR / "tests" / "data"
@@ -27,6 +29,34 @@ def test_the_training_data_is_large_varied_and_labelled_from_the_definitions():
     assert {"email", "chat", "agenda", "spoken"} <= registers
 
 
+def test_the_whole_drafts_cover_every_myth_mixes_and_clean_drafts():
+    drafts = load_drafts()
+    assert sum(not d.labels for d in drafts) >= 60
+    assert all(sum(m in d.labels for d in drafts) >= 50 for m in MYTHS)
+    assert sum(len(d.labels) >= 2 for d in drafts) >= 40
+    assert {d.register for d in drafts} == {"email", "chat", "agenda", "spoken"}
+
+
+# A line that is only a greeting or a sign-off ("Hi Aisha,", "Kind regards,") carries no label, and
+# most emails have one; the whole drafts keep theirs so that they read like real emails.
+_COURTESY_LINE = re.compile(r"^(?:(?:hi|hello|hey|dear|morning|good morning)(?:\s+[\w'.-]+){0,3}"
+                            r"|(?:kind |best |warm )?regards|best|thanks|thank you|many thanks|cheers|sincerely)"
+                            r"\s*[,.!]?$", re.IGNORECASE)
+
+
+def _training_sentences() -> list[str]:
+    """Every phrasing the detector learns from, the whole drafts split the way Review splits them
+    (less their greeting and sign-off lines)."""
+    drafts = [s.quote for d in load_drafts() for s in sentences(d.text) if not _COURTESY_LINE.match(s.quote)]
+    return [e.text for e in load_training()] + drafts
+
+
+def test_only_greetings_and_sign_offs_count_as_courtesy_lines():
+    assert all(_COURTESY_LINE.match(s) for s in ("Hi Aisha,", "Dear Professor Lindqvist,", "Kind regards,", "Dear Dr."))
+    assert not any(_COURTESY_LINE.match(s) for s in ("Hi Aisha, whatever you decide is fine.",
+                                                     "Thanks for nothing, I'll do my own thing.", "Sorry to bother you."))
+
+
 def _evaluation_sentences() -> list[tuple[str, str]]:
     """Every sentence of every evaluation set that judges the detector, with where it came from."""
     out = []
@@ -40,7 +70,7 @@ def _evaluation_sentences() -> list[tuple[str, str]]:
 
 
 def test_no_training_sentence_is_within_cosine_0_9_of_any_evaluation_sentence(embeddings):
-    train = [e.text for e in load_training()]
+    train = _training_sentences()
     evaluation = _evaluation_sentences()
     similarity = embeddings.embed(train) @ embeddings.embed([s for _, s in evaluation]).T
     close = [(train[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
@@ -51,7 +81,7 @@ def test_no_training_sentence_is_within_cosine_0_9_of_any_evaluation_sentence(em
 def test_the_shipped_weights_are_small_and_load_without_pickles():
     assert WEIGHTS.stat().st_size < 1_000_000
     with np.load(WEIGHTS, allow_pickle=False) as data:
-        assert {"myths.weights", "signals.weights"} <= set(data.files)
+        assert {"myths.weights", "signals.weights", "drafts.weights"} <= set(data.files)
 
 
 def test_judgments_are_deterministic_and_carry_every_label(detector):

@@ -3,7 +3,7 @@
 import pytest
 
 from coach.analysis import MAX_DRAFT_CHARS, Analyzer
-from coach.detector import Detector, SentenceJudgment
+from coach.detector import MYTHS, Detector, DraftJudgment, SentenceJudgment
 from coach.errors import InputError
 from coach.evaluate import REVIEW_SETS, evaluate_review
 from coach.profile import SuperiorProfile
@@ -81,6 +81,11 @@ class ScriptedDetector:
             out.append(SentenceJudgment(text, {label: 1.0 for label in on}, frozenset(on)))
         return out
 
+    def judge_draft(self, text, judged):
+        """The draft carries the myths its sentences were given."""
+        myths = {m for j in judged for m in j.labels if m in MYTHS}
+        return DraftJudgment({m: float(m in myths) for m in MYTHS}, frozenset(myths))
+
 
 def scripted(**labels) -> Analyzer:
     return Analyzer(ScriptedDetector({k.replace("_", " "): v for k, v in labels.items()}))
@@ -111,6 +116,24 @@ def test_deferring_after_giving_a_view_is_not_the_just_execute_myth():
     assert a.myths == []
     alone = scripted(Whatever={"myth-just-execute"}).analyze("Whatever you decide, I'll have it ready by Wednesday.")
     assert [m.topic for m in alone.myths] == ["myth-just-execute"]
+
+
+def test_a_myth_spread_over_mild_sentences_is_found_in_the_whole_draft(analyzer):
+    """No sentence is over its own threshold, but the draft as a whole sets the superior's new
+    priorities aside: the whole-draft head finds it, and the finding points at the likeliest sentence."""
+    text = ("Thanks for sharing the new quarterly priorities. We're going to stick with the roadmap the team "
+            "agreed in spring. I'll send a summary when it's done.")
+    a = analyzer.analyze(text)
+    assert not any(j.has(m) for _, j in a.sentences for m in MYTHS)
+    [finding] = a.myths
+    assert finding.topic == "myth-independent-work" and finding.how.startswith("detector, whole draft")
+    assert finding.span.quote.startswith("We're going to stick with the roadmap")
+
+
+def test_a_recommendation_then_the_superiors_call_is_not_a_myth(analyzer):
+    text = ("Two vendors quoted for the badge readers: Kestrel at 14k, Omnis at 11k without support. I recommend "
+            "Kestrel because support covers the Paris site. Your call, of course; can you confirm by Friday?")
+    assert analyzer.analyze(text).myths == []
 
 
 def test_length_and_format_against_the_profile(analyzer):
