@@ -163,8 +163,8 @@ class Analyzer:
             )
         judged = result.sentences = self.judge(text)
 
-        def best(label: str) -> tuple[Span, SentenceJudgment] | None:
-            hits = [(s, j) for s, j in judged if j.has(label)]
+        def best(label: str, excluding: set[Span]) -> tuple[Span, SentenceJudgment] | None:
+            hits = [(s, j) for s, j in judged if j.has(label) and s not in excluding]
             return max(hits, key=lambda h: h[1].probabilities[label]) if hits else None
 
         # Whether the draft falls into a myth is the whole-draft head's call (a myth is often spread
@@ -182,10 +182,13 @@ class Analyzer:
                 span, j = max(judged, key=lambda h: h[1].probabilities[myth], default=(None, None))
                 result.myths.append(Finding(myth, "myth", myth, MYTH_ADVICE[myth], span,
                                             f"detector, whole draft (p={draft.probabilities[myth]:.2f})"))
+        # docs/labels.md: a sentence that names the superior's goals only to set them aside is the
+        # independent-work myth, never a link to those goals.
+        dismissing = {f.span for f in result.myths if f.topic == "myth-independent-work" and f.span}
         for signal in SIGNALS:
-            hit = best(signal)
+            hit = best(signal, dismissing if signal == "connects_to_goals" else set())
             result.signals[signal] = Signal(hit is not None, hit[0] if hit else None)
-        if not result.has("connects_to_goals") and (span := _profile_goal(judged, profile)):
+        if not result.has("connects_to_goals") and (span := _profile_goal(judged, profile, dismissing)):
             result.signals["connects_to_goals"] = Signal(True, span, "uses the goals in your profile")
         if not result.has("clear_ask"):
             result.signals["clear_ask"].note = "No question, request or next step found."
@@ -194,13 +197,14 @@ class Analyzer:
         return result
 
 
-def _profile_goal(judged: list[tuple[Span, SentenceJudgment]], profile: SuperiorProfile) -> Span | None:
+def _profile_goal(judged: list[tuple[Span, SentenceJudgment]], profile: SuperiorProfile,
+                  dismissing: set[Span]) -> Span | None:
     """A sentence using words of the superior's goals as written in the profile (and not dismissing them)."""
     keys = {w.lower() for w in WORD.findall(profile.goals or "") if len(w) > 4}
     if not keys:
         return None
     for span, j in judged:
-        if j.has("myth-independent-work"):
+        if j.has("myth-independent-work") or span in dismissing:
             continue
         for m in WORD.finditer(span.quote):
             if m.group(0).lower() in keys:
