@@ -16,6 +16,7 @@ DRAFT = ("Hi Dana, I'm so sorry to bother you yet again about this. Whatever you
          "by me, just tell me what to do.")
 FIXED_FEAR = "Hi Dana, the vendor will deliver the parts late."
 FIXED_DEFER = "I recommend we switch to the backup vendor; can you confirm that choice?"
+FIXED_ASK = "Could you send me your decision?"  # if the detector finds no clear ask in DRAFT
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,9 @@ def test_each_pitfall_becomes_a_named_gap_in_text_order(analyzer):
 
 
 def test_a_rewrite_that_passes_keeps_the_other_words_and_is_shown(settings):
-    result, model = review(settings, [FIXED_FEAR, FIXED_DEFER])
-    assert result.rewrite == f"{FIXED_FEAR} {FIXED_DEFER}"
+    result, model = review(settings, [FIXED_FEAR, FIXED_DEFER, FIXED_ASK])
+    asked = "no-clear-ask" in {f.code for f in result.analysis.findings}
+    assert result.rewrite == f"{FIXED_FEAR} {FIXED_DEFER}" + (f" {FIXED_ASK}" if asked else "")
     assert result.check.passed and result.attempts == 1
     sent = model.calls[0][-1].content
     # The draft is material inside a fence; the profile is in the stable system part.
