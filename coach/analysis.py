@@ -170,14 +170,10 @@ class Analyzer:
         # Whether the draft falls into a myth is the whole-draft head's call (a myth is often spread
         # over mild sentences); the finding points at the sentence most likely to carry it.
         draft = self.detector.judge_draft(text, [j for _, j in judged])
-        # docs/labels.md: asking for a decision after giving options or a recommendation is not the
-        # just-execute myth. Kept as a rule on top of the head because it earns its place in
-        # cross-validation on the training drafts: precision 0.948 to 0.963, recall 0.814 to 0.801,
-        # clean drafts flagged 7 to 4 of 72 (the trade Review wants: precision first).
-        offers_view = any(j.has("options_or_recommendation") and not j.has("myth-just-execute") for _, j in judged)
+        # (docs/labels.md: asking for a decision after giving a recommendation is not the just-execute
+        # myth. The head learns that from the training drafts; a rule on top of it that cleared such
+        # drafts no longer earned its place in cross-validation, so there is none.)
         for myth in MYTHS:
-            if myth == "myth-just-execute" and offers_view:
-                continue
             if myth in draft.myths:
                 span, j = max(judged, key=lambda h: h[1].probabilities[myth], default=(None, None))
                 result.myths.append(Finding(myth, "myth", myth, MYTH_ADVICE[myth], span,
