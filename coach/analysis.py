@@ -1,7 +1,7 @@
 """Review's instant analysis: the myths, signals and form of a draft, each tied to its words.
 
-No language model: the sentence detector (coach/detector.py) judges every sentence, and this
-module turns its judgments into findings with spans. The few rules left are ones the detector
+No language model: the detector (coach/detector.py) judges every sentence and the draft as a
+whole, and this module turns its judgments into findings with spans. The few rules left are ones the detector
 cannot learn from sentences: length and bullets against the superior's stated preferences, the
 superior's own goal words from the profile, and what the input is (a bare link, another language).
 """
@@ -175,7 +175,7 @@ class Analyzer:
         # drafts no longer earned its place in cross-validation, so there is none.)
         for myth in MYTHS:
             if myth in draft.myths:
-                span, j = max(judged, key=lambda h: h[1].probabilities[myth], default=(None, None))
+                span, _ = max(judged, key=lambda h: h[1].probabilities[myth], default=(None, None))
                 result.myths.append(Finding(myth, "myth", myth, MYTH_ADVICE[myth], span,
                                             f"detector, whole draft (p={draft.probabilities[myth]:.2f})"))
         # docs/labels.md: a sentence that names the superior's goals only to set them aside is the
