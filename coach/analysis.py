@@ -1,8 +1,8 @@
 """Review's instant analysis: the myths, signals and form of a draft, each tied to its words.
 
 No language model: the detector (coach/detector.py) judges every sentence and the draft as a
-whole, and this module turns its judgments into findings with spans. The few rules left are ones the detector
-cannot learn from sentences: length and bullets against the superior's stated preferences, the
+whole, and this module turns its judgments into findings with spans. The few rules left are ones
+the detector cannot learn: length and bullets against the superior's stated preferences, the
 superior's own goal words from the profile, and what the input is (a bare link, another language).
 """
 

@@ -7,8 +7,9 @@ trained on `coach/data/training/*.yaml`. A myth is often mild and spread over a 
 slipping a little. Probably nothing."), so whether a *draft* falls into a myth is decided by one
 more binary head per myth over the whole draft: its embedding and n-grams, and the two highest
 sentence probabilities of each myth. It is trained on whole drafts (`coach/data/drafts_training.yaml`).
-`coach train detector` fits all of them and ships them as `coach/data/detector.npz`. Review's analysis, Rehearse's concern tracker and scorer, and the
-checks on what the model writes (rewrites, hints, "You could say" lines) all call this one detector.
+`coach train detector` fits all of them and ships them as `coach/data/detector.npz`. Review's
+analysis, Rehearse's concern tracker and scorer, and the checks on what the model writes (rewrites,
+hints, "You could say" lines) all call this one detector.
 """
 
 from __future__ import annotations
@@ -205,10 +206,7 @@ def _fit_drafts(embeddings: MiniLMEmbeddings, myths, drafts: list[Example], uses
     flat = [p for ps in parts for p in ps]
     P = myths.probabilities(features(embeddings.embed(flat), flat, myths.uses_ngrams))
     P = P[:, [MYTH_CLASSES.index(m) for m in MYTHS]]
-    per_draft, at = [], 0
-    for ps in parts:
-        per_draft.append(P[at:at + len(ps)])
-        at += len(ps)
+    per_draft = np.split(P, np.cumsum([len(ps) for ps in parts])[:-1])
     X = draft_features(embeddings.embed(texts), texts, per_draft, uses_ngrams)
     Y = np.array([[m in d.labels for m in MYTHS] for d in drafts], dtype=np.int8)
     heads, reports = fit_heads(X, Y, list(MYTHS), uses_ngrams=uses_ngrams, beta=BETA)

@@ -1,4 +1,4 @@
-"""The sentence detector: its training data, its disjointness from every evaluation set, its output."""
+"""The detector: its training data, its disjointness from every evaluation set, its output."""
 
 import re
 
