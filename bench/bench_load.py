@@ -4,8 +4,8 @@
 
 Starts the app (COACH_AUTH=password, a fresh data folder, COACH_PARALLEL slots), adds one account per
 person, then for each N: every person signs in, asks a question carrying a token of their own, and
-adds a note carrying another; the bench waits for every answer and note. Prints, per N: errors (the
-target is 0), cross-talk (a token of one person seen on another person's pages; the target is 0),
+adds a note carrying another; the bench waits for every answer and note, then checks the store: each
+note stored once, each question's answer saved whole. Prints, per N: errors (the target is 0), cross-talk (a token of one person seen on another person's pages; the target is 0),
 time to the first answer text p50/p95, and the most slots of the embedded model server busy at once.
 Playwright drives Debian's Chromium; nothing is downloaded.
 """
@@ -153,6 +153,28 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
         await context.close()
 
 
+def stored_once(users: list[str], tokens: dict) -> list[str]:
+    """What the store holds, whatever the pages showed: each note once, each question answered in full."""
+    import json as json_
+
+    from sqlalchemy import func, select
+
+    from coach.db import Database, notes, turns
+
+    problems = []
+    with Database.of(Path(os.environ["COACH_DATA_DIR"]) / "upward.db").connect() as c:
+        for user in users:
+            ask, note = tokens[user]
+            n = c.execute(select(func.count()).where(notes.c.text.contains(note))).scalar()
+            answers = [json_.loads(p) if p else {} for (p,) in
+                       c.execute(select(turns.c.payload).where(turns.c.question.contains(ask))).all()]
+            if n != 1:
+                problems.append(f"{user} (store): the note is stored {n} times")
+            if len(answers) != 1 or {"pending", "interrupted"} & set(answers[0]):
+                problems.append(f"{user} (store): the question's saved replies are {answers}")
+    return problems
+
+
 async def round_of(url: str, users: list[str]) -> dict:
     from playwright.async_api import async_playwright
 
@@ -165,6 +187,7 @@ async def round_of(url: str, users: list[str]) -> dict:
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         await asyncio.gather(*(person(browser, url, u, tokens, timings, errors) for u in users))
         await browser.close()
+    errors += stored_once(users, tokens)
     crosstalk = sum(len(v) for k, v in tokens.items() if k.endswith(":crosstalk"))
     timings.sort()
     return {"users": len(users), "errors": errors, "crosstalk": crosstalk,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from coach.errors import CoachError, ConfigError
 from coach.embeddings import MiniLMEmbeddings
+from coach.jobs import Jobs
 from coach.knowledge import Card, CardProblem, load_cards
 from coach.prompts import load_prompt
 from coach.settings import Settings
@@ -40,6 +41,7 @@ class Runtime:
         self.default_user: str | None = None
         self._index: KnowledgeIndex | None = None
         self._index_lock = threading.Lock()
+        self.answers = Jobs()  # Ask answers being written, by (user, workspace, chat, message number)
 
     @cached_property
     def embeddings(self) -> MiniLMEmbeddings:

@@ -149,3 +149,105 @@ def test_two_tabs_on_one_chat_keep_each_message_in_its_own_place(app_env, monkey
     assert shown == ["Question one about my boss?", "Question two about my boss?", "Question three about my boss?"]
     chats = runtime().workspace().conversations
     assert [t.question for t in chats.turns(chats.latest())] == shown
+
+
+@pytest.mark.model
+def test_an_answer_cut_short_by_a_rerun_is_followed_again_not_asked_again(app_env, monkeypatch):
+    """The answer is written by a job of its own (coach/jobs.py): the rerun that stops the page (the
+    sign-in cookie arriving, a click) does not stop it, and the next run shows it without asking again."""
+    from coach.ask import AskChain
+    from coach.jobs import Jobs
+    from tests.test_app import stopped_once
+    from views.common import runtime
+
+    asked, real = [], AskChain.stream
+
+    def counted(self, *args, **kwargs):
+        asked.append(1)
+        yield from real(self, *args, **kwargs)
+
+    monkeypatch.setattr(AskChain, "stream", counted)
+    at = start()
+    stopped_once(monkeypatch, Jobs, "follow", after=True)  # the job is running when the run is stopped
+    follows, stopped = [], Jobs.follow
+    monkeypatch.setattr(Jobs, "follow", lambda self, *a, **k: (follows.append(1), stopped(self, *a, **k))[1])
+    at.chat_input[0].set_value("How do I tell my boss that the launch date is at risk?").run()
+    assert not at.exception, at.exception
+    assert len(follows) == 2 and len(asked) == 1  # stopped once, then followed again: the model asked once
+    chats = runtime().workspace().conversations
+    [saved] = chats.turns(chats.latest())
+    assert saved.answer.strip() and not saved.payload, "saved whole, by the job"
+    shown = [m for m in at.chat_message if m.name == "assistant"][0]
+    assert saved.answer.strip()[:30] in " ".join(md.value for md in shown.markdown)
+    assert runtime().answers.running() == []
+
+
+def test_a_reload_while_an_answer_is_being_written_follows_it(app_env, monkeypatch):
+    """A new session (a reload) on a chat whose answer is still being written shows it as it comes,
+    instead of "No reply yet"."""
+    import threading
+
+    from coach.ask import Turn
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # this page run must not ask a model
+    question = "How do I tell my boss that the launch date is at risk?"
+    chats = runtime().workspace().conversations
+    chat = chats.start(question)
+    chats.append(chat, Turn(question, "", "", mode="ask", payload={"pending": True, "scenario": None, "routed": True}))
+    gate = threading.Event()
+
+    def pieces():  # what the first session's job writes
+        yield "Tell her early, "
+        gate.wait(30)
+        yield "with a plan B."
+        turn = Turn(question, "p", "Tell her early, with a plan B.", [], mode="ask")
+        chats.update(chat, 1, turn)
+        yield turn
+
+    runtime().answers.follow((None, "default", chat, 1), pieces)
+    threading.Timer(1.0, gate.set).start()
+    at = start()  # the reload
+    assert not at.exception and not at.error, (at.exception, at.error)
+    shown = [m for m in at.chat_message if m.name == "assistant"][0]
+    assert "Tell her early, with a plan B." in " ".join(md.value for md in shown.markdown)
+    assert not any("No reply yet" in c for c in assistant_captions(at))
+    assert chats.turns(chat)[0].answer == "Tell her early, with a plan B."
+
+
+def test_a_new_message_cuts_off_the_answer_still_being_written(app_env, monkeypatch):
+    """As before answers had jobs of their own: sending the next message stops the answer being
+    written, which is saved as far as it got, marked as interrupted (the job's own clean-up saves it)."""
+    import time
+
+    from coach.ask import Turn
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # the new message's reply fails, visibly
+    question = "How do I tell my boss that the launch date is at risk?"
+    chats = runtime().workspace().conversations
+    chat = chats.start(question)
+    chats.append(chat, Turn(question, "", "", mode="ask", payload={"pending": True, "scenario": None, "routed": True}))
+
+    def pieces():  # an answer that goes on until it is cut off
+        said = ""
+        try:
+            while True:
+                said += "more "
+                yield "more "
+                time.sleep(0.02)
+        except GeneratorExit:
+            chats.update(chat, 1, Turn(question, "p", said + "…", [], mode="ask", payload={"interrupted": True}))
+            raise
+
+    at = start()  # the chat, its first message not answered yet
+    job = runtime().answers.follow((None, "default", chat, 1), pieces)  # answered now (in another tab, say)
+    at.chat_input[0].set_value("And what if she is angry?").run()
+    assert not at.exception, at.exception
+    assert job.finished and runtime().answers.running() == []
+    first, second = chats.turns(chat)
+    assert first.payload == {"interrupted": True} and first.answer.startswith("more ")
+    assert second.question == "And what if she is angry?"
+    assert any("cut off before it finished" in c for c in assistant_captions(at))

@@ -4,13 +4,12 @@ two modes in case it guessed wrong."""
 
 import streamlit as st
 
-from coach.ask import Turn, check_question, saved_stream
+from coach.ask import Turn
 from coach.errors import CoachError, InputError
 from coach.rehearse import DIFFICULTIES
 from coach.scenarios import Scenario, draft_scenario, save_scenario
-from coach.store import Hit
-from views.common import model_markdown, runtime, show_error, show_sources, wait_for_model, workspace
-from views.components import keep_line, rehearsal_controls, review_draft, say_kept, show_analysis, show_debrief, show_lines, show_rewrite
+from views.common import current_user, model_markdown, runtime, show_error, show_sources, wait_for_model, workspace
+from views.components import follow_answer, keep_line, rehearsal_controls, review_draft, say_kept, show_analysis, show_debrief, show_lines, show_rewrite
 
 rt = runtime()
 space = workspace()
@@ -79,6 +78,13 @@ def accept() -> None:
         return
     if not text.strip():
         return  # an empty message: the page says so
+    chat = values.get(conversation_key)
+    user = values.get("username") if rt.settings.auth == "password" else None
+    cut = [k for k in rt.answers.running() if k[:3] == (user, space.name, chat)]
+    for job_key in cut:  # a new message cuts off the answer still being written (saved as interrupted)
+        rt.answers.cancel(job_key, wait=2)
+    if cut:
+        turns[:] = space.conversations.turns(chat)
     try:
         seq = save(pending(text, routed=False))
     except CoachError:  # the chat was deleted in another tab, say: the page handles the message itself
@@ -118,35 +124,8 @@ def reply(mode: str, text: str, seq: int, scenario: str | None = None) -> Turn |
 
 
 def answer(question: str, history: list[Turn], seq: int) -> Turn | None:
-    """Stream the answer (turn number seq); one cut off by a new message or a closed page is saved
-    there as far as it got."""
-    hits: list[Hit] = []
-    saved: list[Turn] = []
-    try:
-        question = check_question(question)
-        wait_for_model()
-        chain = rt.ask_chain(space)
-        stream = saved_stream(chain, question, history, saved.append)
-
-        def tokens():
-            for piece in stream:
-                if isinstance(piece, Hit):
-                    hits.append(piece)
-                else:
-                    yield piece
-
-        try:
-            st.write_stream(tokens())
-        except BaseException:  # Streamlit stops the script with an exception: keep what was said
-            stream.close()
-            if saved:
-                save(saved[0], seq)
-            raise
-    except CoachError as exc:
-        show_error(exc)
-        return None
-    show_sources(hits)
-    return saved[0] if saved else None
+    return follow_answer(rt, space, (current_user(), space.name, st.session_state.get(conversation_key), seq),
+                         question, history)
 
 
 def review(text: str) -> Turn | None:
@@ -278,6 +257,26 @@ def run_mode(mode: str, text: str, history: list[Turn], seq: int, scenario: str 
     return answer(text, history, seq)
 
 
+def reply_to_resume() -> tuple[int, int] | None:
+    """(chat, message number) of a reply that a run cut short, to be written (or followed) again now.
+
+    Kept in the session until the reply is saved (reply() clears it), so that a second rerun arriving
+    early cannot drop it; found from the jobs still writing in this chat after a reload."""
+    chat = st.session_state.get(conversation_key)
+    cut_short = st.session_state.get(replying_key)
+    if not cut_short and chat is not None:
+        writing = [k[3] for k in rt.answers.running() if k[:3] == (current_user(), space.name, chat)]
+        if writing:
+            cut_short = st.session_state[replying_key] = (chat, writing[-1])
+    if cut_short and chat is not None and cut_short[0] == chat:
+        turns[:] = space.conversations.turns(chat)  # the reply's job may have saved it since
+    if (cut_short and cut_short[0] == chat and 0 < cut_short[1] <= len(turns)
+            and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})):
+        return cut_short
+    st.session_state.pop(replying_key, None)
+    return None
+
+
 # ---- the page -----------------------------------------------------------------------------------
 
 st.session_state.pop("chat-rehearsal", None)
@@ -289,12 +288,7 @@ if not turns:
     )
 rerun_as = st.session_state.pop("rerun-as", None)
 accepted = st.session_state.pop(accepted_key, None)
-# Kept until the reply is saved (reply() clears it), so a second rerun arriving early cannot drop it.
-cut_short = st.session_state.get(replying_key)
-if not (cut_short and cut_short[0] == st.session_state.get(conversation_key) and 0 < cut_short[1] <= len(turns)
-        and {"pending", "interrupted"} & set(turns[cut_short[1] - 1].payload or {})):
-    st.session_state.pop(replying_key, None)
-    cut_short = None
+cut_short = reply_to_resume()
 resume_in = None  # where the reply cut short is written again, unless a new message takes over
 last_running = max((i for i, t in enumerate(turns, 1)
                     if t.mode == "rehearse" and t.payload and t.payload.get("state") == "running"), default=None)

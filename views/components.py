@@ -1,4 +1,4 @@
-"""Blocks that more than one page shows (a review, a rehearsal), built on coach.present.
+"""Blocks that more than one page shows (an answer, a review, a rehearsal), built on coach.present.
 
 The Review and Rehearse pages and the coach chat call these; nothing is rendered twice in two ways.
 """
@@ -6,16 +6,74 @@ The Review and Rehearse pages and the coach chat call these; nothing is rendered
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable, Iterator
 
 import streamlit as st
 
+from coach.ask import Turn, check_question, saved_stream
 from coach.errors import CoachError
 from coach.present import diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
 from coach.review import Review
 from coach.rewriter import Restart
-from views.common import Submitted, show_error, show_scorecard, wait_for_model
+from coach.store import Hit
+from views.common import Submitted, show_error, show_scorecard, show_sources, wait_for_model
 
 SUPERIOR_AVATAR = ":material/person:"
+
+
+# ---- Ask ----------------------------------------------------------------------------------------
+
+
+def follow_answer(rt, space, key: Hashable, question: str, history: list[Turn]) -> Turn | None:
+    """Show the answer to a message as it is written; key is (user, workspace, chat, message number).
+
+    A job of its own writes and saves it (coach/jobs.py): a rerun that stops this run (a click, a page
+    change, the sign-in cookie arriving) leaves it running, and the next run follows it again from its
+    first word. None when an error was shown instead.
+    """
+    hits, job = [], None
+    chat, seq = key[2], key[3]
+    try:
+        question = check_question(question)
+        wait_for_model()
+        chain = rt.ask_chain(space)
+
+        def store(turn: Turn) -> None:  # in the job's thread, so no session state here
+            try:
+                space.conversations.update(chat, seq, turn)
+            except CoachError:
+                pass  # the chat is gone meanwhile: nothing to keep it in
+
+        job = rt.answers.follow(key, lambda: written(chain, question, history, store))
+        box, text, turn = st.empty(), "", None
+        for piece in job.follow():
+            if isinstance(piece, Hit):
+                hits.append(piece)
+            elif isinstance(piece, Turn):
+                turn = piece
+            elif piece:
+                text += piece
+                box.markdown(safe_markdown(text))
+            elif text:  # nothing new for a moment: writing it again is where a page change stops this run
+                box.markdown(safe_markdown(text))
+            else:
+                box.empty()
+    except CoachError as exc:
+        show_error(exc)
+        return None
+    finally:
+        if job is not None and job.finished:
+            rt.answers.done(key, job)
+    show_sources(hits)
+    return turn
+
+
+def written(chain, question: str, history: list[Turn], store) -> Iterator:
+    """The answer's hits and words, then the turn, saved with store once complete. Cut off (the job
+    cancelled by a newer message), what was said is saved, marked as interrupted."""
+    saved: list[Turn] = []
+    yield from saved_stream(chain, question, history, lambda turn: (saved.append(turn), store(turn)))
+    yield saved[0]
 
 
 # ---- Review -------------------------------------------------------------------------------------

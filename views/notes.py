@@ -53,15 +53,16 @@ def stored(name: str, text: str):
     return next((n for n in notes.list() if n.name == clean_name(name) and notes.text(n.id) == text), None)
 
 
-def add_waiting() -> None:
-    """Add the queued notes one by one; each leaves the queue as soon as it is stored (or refused)."""
+def add_waiting(slot) -> None:
+    """Add the queued notes one by one, showing progress in slot; each leaves the queue as soon as it is
+    stored (or refused)."""
     first = True
     while queue := submitted.waiting():
         if first and submitted.first_try():  # a new submission: the last report is done with
             st.session_state.pop(report_key, None)
         first = False
         (name, text, data, replace), rest = queue[0], queue[1:]
-        bar = st.progress(0.0, text=f"Reading {name}…")
+        bar = slot.progress(0.0, text=f"Reading {name}…")
         try:
             if text is None:
                 text = extract_text(name, data)
@@ -81,7 +82,7 @@ def add_waiting() -> None:
             submitted.done()
         if report:  # kept, so that a run stopped from here on still shows it
             st.session_state.setdefault(report_key, []).append(report)
-        bar.empty()
+        slot.empty()
 
 
 upload, paste = st.tabs(["Upload files", "Paste text"])
@@ -98,7 +99,9 @@ with paste:
         st.text_area("Text", height=180, key="paste-text")
         st.form_submit_button("Add note", icon=":material/note_add:", on_click=keep_paste)
 
-add_waiting()
+# One place for the progress in every run, with or without notes to add: the report under it then has
+# the same place too, and replaces the last run's instead of showing beside it while this run goes on.
+add_waiting(st.empty())
 for ok, text in st.session_state.get(report_key, []):
     if ok:
         st.success(text, icon=":material/check:")
