@@ -105,6 +105,30 @@ def test_a_user_asks_and_sees_a_streamed_answer_with_sources(page, tmp_path):
     page.screenshot(path=str(shots / "ask.png"), full_page=True)
 
 
+def test_leaving_the_chat_while_an_answer_is_written_neither_waits_for_it_nor_cuts_it_off(page):
+    """The answer is written by a job of its own: a page change takes effect at once, and back on the
+    chat the same answer goes on (before, the change cut it off, and it was written again from the start)."""
+    from playwright.sync_api import expect
+
+    send(page, "How do I tell my boss I missed a deadline?")
+    assistant = page.locator('[data-testid="stChatMessage"]').nth(1)
+    expect(assistant).to_be_visible(timeout=60_000)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(assistant.inner_text().replace("Answering a question", "")) < 40:
+        time.sleep(0.05)  # the first words are on the page
+    page.get_by_role("link", name="Notes").click()
+    expect(page.get_by_role("tab", name="Paste text")).to_be_visible(timeout=15_000)
+    page.get_by_role("link", name="Coach").click()
+    seen = []
+    deadline = time.time() + 180
+    while time.time() < deadline and not page.get_by_text("Sources (").count():
+        seen.append(page.inner_text("body"))
+        time.sleep(0.05)
+    expect(page.get_by_text("Sources (")).to_be_visible(timeout=5_000)
+    seen.append(page.inner_text("body"))
+    assert not [text for text in seen if "Interrupted" in text or "No reply yet" in text]
+
+
 def test_a_draft_pasted_into_the_chat_gets_highlighted_findings(page):
     from playwright.sync_api import expect
 

@@ -308,6 +308,8 @@ for seq, turn in enumerate(turns, 1):
             with resume_in.container():
                 if accepted == seq:
                     st.caption("Reading your message…")
+                elif (turn.payload or {}).get("pending"):  # being written, or to be written again, now
+                    st.caption("Writing the reply…")
                 else:
                     show_turn(turn, seq, active=False)
         else:
