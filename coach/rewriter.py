@@ -23,7 +23,7 @@ from coach.models import model_errors
 from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
 from coach.review import (MYTH_NAMES, Approach, Gap, Review, ask_position, check_rewrite, clean_sentence, facts, gaps,
-                          has_fact, keeps_words)
+                          has_fact, keeps_words, needs_ask)
 
 
 class Restart(str):
@@ -114,13 +114,14 @@ class Rewriter:
             return
         attempt_of = self._gaps_attempt if self.approach == "gaps" else self._free_attempt
         problems: list[str] = []
+        base = analysis  # what an attempt rewrites
         for attempt in (1, 2):
             review.attempts = attempt
             if attempt == 2:
                 yield Restart("; ".join(problems))
             text = ""
             try:
-                for text in attempt_of(analysis, goal, problems):
+                for text in attempt_of(base, goal, problems):
                     if review.first_token_seconds is None and text != analysis.text:
                         review.first_token_seconds = time.perf_counter() - started
                     yield text
@@ -133,6 +134,13 @@ class Rewriter:
                 review.rewrite = text.strip()
                 break
             problems = review.check.problems
+            mended = review.check.analysis
+            if (self.approach == "gaps" and review.check.mendable
+                    and gaps(mended, self.profile, goal, needs=needs_ask(analysis, goal))):
+                # Left only with what a gap can fix (a myth the whole draft still carries, often in
+                # another sentence than the one replaced; the ask gone with the sentence that held it):
+                # the second attempt mends the first one's text, instead of starting again.
+                base, problems = mended, []
         else:
             review.note = ("No rewrite passed the checks, so none is shown: " + "; ".join(problems)
                            + ". Use the findings above to revise it yourself.")
