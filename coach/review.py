@@ -186,10 +186,15 @@ def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "", needs: bo
     out: list[Gap] = []
     replaced: set[Span] = set()
     goals = f" ({profile.goals.strip()})" if profile.goals.strip() else ""
+    ask = analysis.signals.get("clear_ask")
     for f in analysis.myths:
         if f.span and f.span not in replaced:
             replaced.add(f.span)
-            out.append(Gap(f.code, "replace", _INSTRUCTIONS[f.code].format(goals=goals), f.span))
+            # The sentence that held the draft's ask must still ask once rewritten.
+            holds_ask = bool(ask and ask.present and ask.span and f.span.start <= ask.span.start < f.span.end)
+            out.append(Gap(f.code, "replace", _INSTRUCTIONS[f.code].format(goals=goals)
+                           + (" It must still ask the boss for what it asks for now." if holds_ask else ""),
+                           f.span, require=("clear_ask",) if holds_ask else ()))
     for f in analysis.findings:
         if f.code == "blame" and f.span:
             whole = _sentence_at(analysis, f.span)

@@ -175,3 +175,17 @@ def test_only_a_myth_or_a_missing_ask_can_be_mended(analyzer):
     dropped = check_rewrite(analyzer, original, "Hi Dana, the order slipped. I will go along with anything you "
                                                 "choose, just tell me what to do.")
     assert not dropped.passed and not dropped.mendable  # lost facts are not a gap: start again
+
+
+def test_a_myth_sentence_that_held_the_ask_must_still_ask_once_rewritten():
+    from coach.analysis import Analysis, Finding, Signal, Span
+
+    text = "Hi Dana, the order is late. Sorry to bother you, but could you approve the backup by Friday?"
+    asking = Span(28, len(text), text[28:])
+    other = Span(0, 27, text[:27])
+    fear = Finding("myth-fear", "myth", "myth-fear", "holding back out of fear", asking)
+    held = gaps(Analysis(text, myths=[fear], signals={"clear_ask": Signal(True, asking)}), SuperiorProfile())
+    assert held[0].require == ("clear_ask",) and "still ask" in held[0].instruction
+    elsewhere = gaps(Analysis(text, myths=[Finding("myth-fear", "myth", "myth-fear", "", other)],
+                              signals={"clear_ask": Signal(True, asking)}), SuperiorProfile())
+    assert elsewhere[0].require == ()
