@@ -21,6 +21,10 @@ st.caption(
 
 submitted = Submitted(f"notes:{space.name}")  # [(name, text or None, file bytes or None, replace)]
 report_key = f"notes-report:{space.name}"  # [(ok, markdown)] for the notes submitted last
+# The reports live in Submitted's plain dict, not in st.session_state: each access to that is a point
+# where a rerun may stop the run, and one between storing a note and keeping its report lost the report
+# (or, kept before the note left the queue, showed it twice).
+reports = submitted.box
 
 
 def keep(*items: tuple) -> None:
@@ -59,7 +63,7 @@ def add_waiting(slot) -> None:
     first = True
     while queue := submitted.waiting():
         if first and submitted.first_try():  # a new submission: the last report is done with
-            st.session_state.pop(report_key, None)
+            reports.pop(report_key, None)
         first = False
         (name, text, data, replace), rest = queue[0], queue[1:]
         bar = slot.progress(0.0, text=f"Reading {name}…")
@@ -76,16 +80,19 @@ def add_waiting(slot) -> None:
             report = (False, error_markdown(exc))
         else:
             report = (True, f"Added **{note.name}** ({note.parts} parts).") if note else None
+        # No point where a run may stop from here to the queue's update: the report is kept exactly once.
+        if report:
+            reports.setdefault(report_key, []).append(report)
         if rest:  # this one is stored (or refused): a run stopped from here on loses nothing
             submitted.keep(rest)
         else:
             submitted.done()
-        if report:  # kept, so that a run stopped from here on still shows it
-            st.session_state.setdefault(report_key, []).append(report)
         slot.empty()
 
 
-upload, paste = st.tabs(["Upload files", "Paste text"])
+# Keyed, with the choice sent to the app: the tab chosen stays chosen when the page re-runs (the sign-in
+# cookie reports back after each page change); a frontend-only choice went back to the first tab.
+upload, paste = st.tabs(["Upload files", "Paste text"], key="notes-tab", on_change="rerun")
 with upload:
     with st.form("upload", clear_on_submit=True):
         st.file_uploader(
@@ -102,7 +109,7 @@ with paste:
 # One place for the progress in every run, with or without notes to add: the report under it then has
 # the same place too, and replaces the last run's instead of showing beside it while this run goes on.
 add_waiting(st.empty())
-for ok, text in st.session_state.get(report_key, []):
+for ok, text in list(reports.get(report_key, [])):
     if ok:
         st.success(text, icon=":material/check:")
     else:
@@ -124,7 +131,7 @@ for note in items:
             st.write(f"This deletes **{note.name}** and its passages.")
             if st.button("Yes, delete it", key=f"rm-{note.id}", type="primary"):
                 notes.delete(note.id)
-                st.session_state.pop(report_key, None)
+                reports.pop(report_key, None)
                 st.rerun()
 
 if items:
@@ -132,5 +139,5 @@ if items:
         st.write(f"This deletes all {len(items)} notes in **{space.name}** and their passages.")
         if st.button("Yes, delete everything", type="primary"):
             notes.delete_all()
-            st.session_state.pop(report_key, None)
+            reports.pop(report_key, None)
             st.rerun()
