@@ -3,7 +3,8 @@
 Either the model fills the gaps the analysis named, one sentence at a time ("gaps"), while the
 person's other sentences stay as they wrote them, or it rewrites the whole draft ("free"). Every
 attempt is checked with `coach.review.check_rewrite`; a failed one is retried once with the failed
-checks, and if that fails too no rewrite is shown (see coach/review.py).
+checks. A gaps attempt left only with a myth or without an ask is instead mended: the gaps of its
+own text are filled, for at most two more rounds. If none passes, no rewrite is shown.
 """
 
 from __future__ import annotations
@@ -113,15 +114,17 @@ class Rewriter:
             review.note = "Nothing to rewrite: the instant check found nothing a rewrite would fix."
             return
         attempt_of = self._gaps_attempt if self.approach == "gaps" else self._free_attempt
-        problems: list[str] = []
-        base = analysis  # what an attempt rewrites
-        for attempt in (1, 2):
+        problems: list[str] = []  # what the last attempt failed
+        base, hints, mending = analysis, [], False  # what an attempt rewrites, and what it is told
+        for attempt in (1, 2, 3):
+            if attempt == 3 and not mending:  # starting again is tried once; mending, twice
+                break
             review.attempts = attempt
-            if attempt == 2:
+            if attempt > 1:
                 yield Restart("; ".join(problems))
             text = ""
             try:
-                for text in attempt_of(base, goal, problems):
+                for text in attempt_of(base, goal, hints):
                     if review.first_token_seconds is None and text != analysis.text:
                         review.first_token_seconds = time.perf_counter() - started
                     yield text
@@ -134,14 +137,14 @@ class Rewriter:
                 review.rewrite = text.strip()
                 break
             problems = review.check.problems
+            # Left only with what a gap can fix (a myth the whole draft still carries, often in another
+            # sentence than the one replaced; the ask gone with the sentence that held it): the next
+            # attempt mends this one's text, keeping what passed, instead of starting again.
             mended = review.check.analysis
-            if (self.approach == "gaps" and review.check.mendable
-                    and gaps(mended, self.profile, goal, needs=needs_ask(analysis, goal))):
-                # Left only with what a gap can fix (a myth the whole draft still carries, often in
-                # another sentence than the one replaced; the ask gone with the sentence that held it):
-                # the second attempt mends the first one's text, instead of starting again.
-                base, problems = mended, []
-        else:
+            mending = bool(self.approach == "gaps" and review.check.mendable
+                           and gaps(mended, self.profile, goal, needs=needs_ask(analysis, goal)))
+            base, hints = (mended, []) if mending else (analysis, problems)
+        if review.rewrite is None:
             review.note = ("No rewrite passed the checks, so none is shown: " + "; ".join(problems)
                            + ". Use the findings above to revise it yourself.")
         review.seconds = time.perf_counter() - started

@@ -152,7 +152,7 @@ def test_cli_review_with_the_real_tiny_model_never_shows_an_unchecked_rewrite(tm
 def test_a_sentence_that_echoes_the_flagged_words_is_rejected(settings):
     echo = 'The sentence: "Hi Dana, I\'m so sorry to bother you yet again about this."'
     result, model = review(settings, [echo])
-    assert result.rewrite is None and result.attempts == 2
+    assert result.rewrite is None and result.attempts == 3  # started once, mended twice, given up
     assert any("repeats the flagged words" in str(call[-1].content) for call in model.calls)
 
 
