@@ -107,7 +107,6 @@ class RewriteCheck:
     facts_total: int = 0
     facts_kept: int = 0
     analysis: Analysis | None = None
-    mendable: bool = False  # its only problems are ones a named gap can fix: a myth still there, no ask
 
     def as_dict(self) -> dict:
         return {"passed": self.passed, "problems": self.problems,
@@ -130,24 +129,20 @@ def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: Su
     analysis = analyzer.analyze(text, profile)
     for myth in analysis.myths:
         problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
-    if needs_ask(original, goal) and not analysis.has("clear_ask"):
-        problems.append("has no clear ask: say what you need from them and by when")
-    mendable = bool(problems)
     for myth in original.myths:  # the words a myth was found in must not survive, whatever the detector says now
         if myth.span and myth.topic not in {m.topic for m in analysis.myths} and keeps_words(myth.span.quote, text):
             problems.append(f'still contains the words that fell into {myth.topic}: "{myth.span.quote}"')
-            mendable = False
+    if needs_ask(original, goal) and not analysis.has("clear_ask"):
+        problems.append("has no clear ask: say what you need from them and by when")
     wanted = facts(original.text)
     missing = [f for f in wanted if not has_fact(f, text)]
     if missing:
         problems.append("drops or changes facts of the original: " + ", ".join(missing))
-        mendable = False
     added = [f for f in facts(_PLACEHOLDER.sub("", text))
              if (f[0].isdigit() or _DATE_WORD.fullmatch(f)) and not has_fact(f, original.text)]
     if added:
         problems.append("invents numbers or dates that are not in the original: " + ", ".join(added))
-        mendable = False
-    return RewriteCheck(not problems, problems, len(wanted), len(wanted) - len(missing), analysis, mendable)
+    return RewriteCheck(not problems, problems, len(wanted), len(wanted) - len(missing), analysis)
 
 
 # ---- what to fix: the named gaps ----------------------------------------------------------------
@@ -178,11 +173,8 @@ _INSTRUCTIONS = {
 }
 
 
-def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "", needs: bool | None = None) -> list[Gap]:
-    """The named gaps in a draft, one per finding a single sentence can fix, in text order.
-
-    needs: whether the draft needs a clear ask (by default decided from the draft itself; a rewrite
-    being mended is held to what its original needed)."""
+def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "") -> list[Gap]:
+    """The named gaps in a draft, one per finding a single sentence can fix, in text order."""
     out: list[Gap] = []
     replaced: set[Span] = set()
     goals = f" ({profile.goals.strip()})" if profile.goals.strip() else ""
@@ -203,7 +195,7 @@ def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "", needs: bo
                 out.append(Gap(f.code, "replace", _INSTRUCTIONS["blame"], whole))
         elif f.code in ("feedback-not-constructive", "problem-without-options") and f.span:
             out.append(Gap(f.code, "after", _INSTRUCTIONS[f.code], _sentence_at(analysis, f.span)))
-    if (needs_ask(analysis, goal) if needs is None else needs) and not analysis.has("clear_ask"):
+    if needs_ask(analysis, goal) and not analysis.has("clear_ask"):
         want = f"for {goal.strip()}" if goal.strip() else "for the decision or help they need"
         out.append(Gap("no-clear-ask", "ask", f"Write one sentence that asks the boss {want}, and by when.",
                        require=("clear_ask",)))

@@ -3,8 +3,7 @@
 Either the model fills the gaps the analysis named, one sentence at a time ("gaps"), while the
 person's other sentences stay as they wrote them, or it rewrites the whole draft ("free"). Every
 attempt is checked with `coach.review.check_rewrite`; a failed one is retried once with the failed
-checks. A gaps attempt left only with a myth or without an ask is instead mended: the gaps of its
-own text are filled, for at most two more rounds. If none passes, no rewrite is shown.
+checks, and if that fails too no rewrite is shown (see coach/review.py).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from coach.models import model_errors
 from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
 from coach.review import (MYTH_NAMES, Approach, Gap, Review, ask_position, check_rewrite, clean_sentence, facts, gaps,
-                          has_fact, keeps_words, needs_ask)
+                          has_fact, keeps_words)
 
 
 class Restart(str):
@@ -114,17 +113,14 @@ class Rewriter:
             review.note = "Nothing to rewrite: the instant check found nothing a rewrite would fix."
             return
         attempt_of = self._gaps_attempt if self.approach == "gaps" else self._free_attempt
-        problems: list[str] = []  # what the last attempt failed
-        base, hints, mending = analysis, [], False  # what an attempt rewrites, and what it is told
-        for attempt in (1, 2, 3):
-            if attempt == 3 and not mending:  # starting again is tried once; mending, twice
-                break
+        problems: list[str] = []
+        for attempt in (1, 2):
             review.attempts = attempt
-            if attempt > 1:
+            if attempt == 2:
                 yield Restart("; ".join(problems))
             text = ""
             try:
-                for text in attempt_of(base, goal, hints):
+                for text in attempt_of(analysis, goal, problems):
                     if review.first_token_seconds is None and text != analysis.text:
                         review.first_token_seconds = time.perf_counter() - started
                     yield text
@@ -137,14 +133,7 @@ class Rewriter:
                 review.rewrite = text.strip()
                 break
             problems = review.check.problems
-            # Left only with what a gap can fix (a myth the whole draft still carries, often in another
-            # sentence than the one replaced; the ask gone with the sentence that held it): the next
-            # attempt mends this one's text, keeping what passed, instead of starting again.
-            mended = review.check.analysis
-            mending = bool(self.approach == "gaps" and review.check.mendable
-                           and gaps(mended, self.profile, goal, needs=needs_ask(analysis, goal)))
-            base, hints = (mended, []) if mending else (analysis, problems)
-        if review.rewrite is None:
+        else:
             review.note = ("No rewrite passed the checks, so none is shown: " + "; ".join(problems)
                            + ". Use the findings above to revise it yourself.")
         review.seconds = time.perf_counter() - started

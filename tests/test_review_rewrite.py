@@ -152,29 +152,8 @@ def test_cli_review_with_the_real_tiny_model_never_shows_an_unchecked_rewrite(tm
 def test_a_sentence_that_echoes_the_flagged_words_is_rejected(settings):
     echo = 'The sentence: "Hi Dana, I\'m so sorry to bother you yet again about this."'
     result, model = review(settings, [echo])
-    assert result.rewrite is None and result.attempts == 3  # started once, mended twice, given up
+    assert result.rewrite is None and result.attempts == 2
     assert any("repeats the flagged words" in str(call[-1].content) for call in model.calls)
-
-
-def test_a_first_attempt_left_only_with_a_myth_is_mended_not_started_again(settings):
-    """The second attempt rewrites the first one's text where it still falls short, keeping what passed."""
-    still = "Whatever you think is best, I will go along with anything you choose, just tell me what to do."
-    result, model = review(settings, [FIXED_FEAR, still, still, FIXED_ASK, FIXED_DEFER])
-    assert result.attempts == 2 and result.check.passed, result.note
-    first = [c for c in model.calls if still in str(c[-1].content)]
-    assert first, "the second attempt was given the first attempt's text to mend"
-    assert FIXED_FEAR in result.rewrite and FIXED_DEFER in result.rewrite and still not in result.rewrite
-
-
-def test_only_a_myth_or_a_missing_ask_can_be_mended(analyzer):
-    original = analyzer.analyze("Hi Dana, the Harbour order slipped by 12%. Whatever you decide is fine by me, "
-                                "just tell me what to do.")
-    myth = check_rewrite(analyzer, original, "Hi Dana, the Harbour order slipped by 12%. I will go along with "
-                                             "anything you choose, just tell me what to do.")
-    assert not myth.passed and myth.mendable
-    dropped = check_rewrite(analyzer, original, "Hi Dana, the order slipped. I will go along with anything you "
-                                                "choose, just tell me what to do.")
-    assert not dropped.passed and not dropped.mendable  # lost facts are not a gap: start again
 
 
 def test_a_myth_sentence_that_held_the_ask_must_still_ask_once_rewritten():
