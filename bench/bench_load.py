@@ -247,9 +247,10 @@ def main() -> None:
             app.kill()
     model = "SmolLM2-135M" if args.tiny else "default (Qwen2.5-Coder-1.5B)"
     print(f"\n{model}, COACH_PARALLEL={args.parallel}")
-    print(f"{'users':>5}  {'errors':>6}  {'cross-talk':>10}  {'first text p50':>14}  {'p95':>6}  {'slots busy':>10}  {'app memory':>10}")
+    print(f"{'users':>5}  {'people with errors':>18}  {'cross-talk':>10}  {'first text p50':>14}  {'p95':>6}  {'slots busy':>10}  {'app memory':>10}")
     for r in results:
-        print(f"{r['users']:>5}  {len(r['errors']):>6}  {r['crosstalk']:>10}  {r['first_text_p50_s']!s:>14}  "
+        failed = {e.split(" ", 1)[0] for e in r["errors"]}  # a person's failed step and its store check count once
+        print(f"{r['users']:>5}  {len(failed):>18}  {r['crosstalk']:>10}  {r['first_text_p50_s']!s:>14}  "
               f"{r['first_text_p95_s']!s:>6}  {r['slots_busy_max']:>10}  {r['app_rss_max_mb']:>7} MB")
         for e in r["errors"]:
             print(f"       {e}")
