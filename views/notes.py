@@ -90,9 +90,7 @@ def add_waiting(slot) -> None:
         slot.empty()
 
 
-# Keyed, with the choice sent to the app: the tab chosen stays chosen when the page re-runs (the sign-in
-# cookie reports back after each page change); a frontend-only choice went back to the first tab.
-upload, paste = st.tabs(["Upload files", "Paste text"], key="notes-tab", on_change="rerun")
+upload, paste = st.tabs(["Upload files", "Paste text"])
 with upload:
     with st.form("upload", clear_on_submit=True):
         st.file_uploader(
