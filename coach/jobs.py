@@ -108,6 +108,8 @@ class Jobs:
         if job is not None:
             job.cancel(wait)
 
-    def running(self) -> list[Hashable]:
+    def running(self, prefix: tuple = ()) -> list[Hashable]:
+        """The keys of the jobs still running; with prefix, only (tuple) keys that start with it."""
         with self._lock:
-            return [k for k, j in self._jobs.items() if not j.finished]
+            return [k for k, j in self._jobs.items()
+                    if not j.finished and (not prefix or k[:len(prefix)] == prefix)]

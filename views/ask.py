@@ -80,7 +80,7 @@ def accept() -> None:
         return  # an empty message: the page says so
     chat = values.get(conversation_key)
     user = values.get("username") if rt.settings.auth == "password" else None
-    cut = [k for k in rt.answers.running() if k[:3] == (user, space.name, chat)]
+    cut = rt.answers.running((user, space.name, chat))
     for job_key in cut:  # a new message cuts off the answer still being written (saved as interrupted)
         rt.answers.cancel(job_key, wait=2)
     if cut:
@@ -265,7 +265,7 @@ def reply_to_resume() -> tuple[int, int] | None:
     chat = st.session_state.get(conversation_key)
     cut_short = st.session_state.get(replying_key)
     if not cut_short and chat is not None:
-        writing = [k[3] for k in rt.answers.running() if k[:3] == (current_user(), space.name, chat)]
+        writing = [k[3] for k in rt.answers.running((current_user(), space.name, chat))]
         if writing:
             cut_short = st.session_state[replying_key] = (chat, writing[-1])
     if cut_short and chat is not None and cut_short[0] == chat:
