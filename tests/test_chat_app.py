@@ -251,3 +251,45 @@ def test_a_new_message_cuts_off_the_answer_still_being_written(app_env, monkeypa
     assert first.payload == {"interrupted": True} and first.answer.startswith("more ")
     assert second.question == "And what if she is angry?"
     assert any("cut off before it finished" in c for c in assistant_captions(at))
+
+
+def test_a_message_sent_as_another_rerun_arrives_is_kept_and_shown(app_env, monkeypatch):
+    """The chat input's callback starts a chat; a rerun request (the sign-in cookie reporting back)
+    arrives meanwhile, and Streamlit stops the callback at its next read or write of st.session_state.
+    The message must be saved in its chat, and shown, all the same: it was once saved in a chat that
+    the page never learnt about, and the person saw an empty chat."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    from streamlit.runtime.state.safe_session_state import SafeSessionState
+
+    from coach.history import Conversations
+    from views.common import runtime
+
+    monkeypatch.setenv("COACH_BACKEND", "openai")
+    monkeypatch.setenv("COACH_BASE_URL", "http://127.0.0.1:9/v1")  # no model: the message is what counts
+    arrived, real_start = [], Conversations.start
+
+    def start_chat(self, *args, **kwargs):
+        arrived.append(1)  # the rerun request arrives while the chat is being started
+        return real_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(Conversations, "start", start_chat)
+    for name in ("__getitem__", "__setitem__", "__delitem__", "__contains__"):
+        def stop_point(self, *args, _real=getattr(SafeSessionState, name), **kwargs):
+            if arrived and len(arrived) == 1:
+                arrived.append("stopped")
+                ctx = get_script_run_ctx()
+                raise RerunException(RerunData(query_string=ctx.query_string, page_script_hash=ctx.page_script_hash))
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(SafeSessionState, name, stop_point)
+    at = start()
+    question = "How do I tell my boss that the launch date is at risk?"
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    assert "stopped" in arrived, "the callback was not stopped: the test no longer models the rerun"
+    chats = runtime().workspace().conversations
+    assert [[t.question for t in chats.turns(c)] for c, _, _ in chats.list()] == [[question]]
+    assert [m.name for m in at.chat_message][:1] == ["user"]
+    assert question in at.chat_message[0].markdown[0].value

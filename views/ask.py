@@ -17,6 +17,7 @@ key = f"turns:{space.name}"
 conversation_key = f"conversation:{space.name}"
 replying_key = f"replying:{space.name}"  # (chat, message number) while its reply is being written
 accepted_key = f"accepted:{space.name}"  # the message number the chat input saved in this run
+INBOX = "upward-chat-inbox"  # a plain dict in the session: {workspace: {"chat": id, "sent": message number}}
 MODE_LABELS = {"ask": "Answer it as a question", "review": "Review it as a draft", "rehearse": "Practise it as a conversation"}
 DOING = {"ask": "Answering a question", "review": "Reviewing a draft", "rehearse": "Setting up a rehearsal"}
 
@@ -26,6 +27,25 @@ if key not in st.session_state:
     st.session_state[conversation_key] = conversation
     st.session_state[key] = space.conversations.turns(conversation) if conversation else []
 turns: list[Turn] = st.session_state[key]
+if INBOX not in st.session_state:
+    st.session_state[INBOX] = {}
+inbox: dict = st.session_state[INBOX]
+
+
+def adopt_sent() -> None:
+    """Take over what accept (or a save a rerun stopped) left in the inbox: the chat, and the number of
+    the message sent, whose reply this run writes. Each write may stop the run; the next one does it again."""
+    left = inbox.get(space.name)
+    if left is None:
+        return
+    st.session_state[conversation_key] = left["chat"]
+    if "sent" in left:
+        st.session_state[replying_key] = (left["chat"], left["sent"])
+        st.session_state[accepted_key] = left["sent"]
+    inbox.pop(space.name, None)
+
+
+adopt_sent()
 scenarios, _ = rt.scenarios()
 
 with st.sidebar:
@@ -44,22 +64,32 @@ with st.sidebar:
 
 def save(turn: Turn, seq: int | None = None) -> int:
     """Append a turn (or replace turn number seq) in this chat, starting the chat if needed; return its number."""
-    if st.session_state.get(conversation_key) is None:
-        st.session_state[conversation_key] = space.conversations.start(turn.question)
     if seq is None:
-        try:
-            seq = space.conversations.append(st.session_state[conversation_key], turn)
-        except InputError:  # the chat was deleted in another tab: this message starts a new one
-            st.session_state[conversation_key] = space.conversations.start(turn.question)
-            turns.clear()
-            seq = space.conversations.append(st.session_state[conversation_key], turn)
-        turns.append(turn)
-        if seq != len(turns):  # another tab (or `coach ask --continue`) added to this chat meanwhile
-            turns[:] = space.conversations.turns(st.session_state[conversation_key])
+        chat, seq = append(st.session_state.get(conversation_key), turn)
+        inbox[space.name] = {"chat": chat}  # if the write below stops this run, the next one adopts it
+        st.session_state[conversation_key] = chat
+        inbox.pop(space.name, None)
         return seq
     space.conversations.update(st.session_state[conversation_key], seq, turn)
     turns[seq - 1] = turn
     return seq
+
+
+def append(chat: int | None, turn: Turn) -> tuple[int, int]:
+    """Append a turn to chat, starting one if there is none (or it was deleted in another tab);
+    return (chat, its number). No st.session_state: safe in a callback (see accept)."""
+    if chat is None:
+        chat = space.conversations.start(turn.question)
+    try:
+        seq = space.conversations.append(chat, turn)
+    except InputError:  # the chat was deleted in another tab: this message starts a new one
+        chat = space.conversations.start(turn.question)
+        turns.clear()
+        seq = space.conversations.append(chat, turn)
+    turns.append(turn)
+    if seq != len(turns):  # another tab (or `coach ask --continue`) added to this chat meanwhile
+        turns[:] = space.conversations.turns(chat)
+    return chat, seq
 
 
 def pending(text: str, mode: str = "ask", scenario: str | None = None, routed: bool = True) -> Turn:
@@ -86,11 +116,13 @@ def accept() -> None:
     if cut:
         turns[:] = space.conversations.turns(chat)
     try:
-        seq = save(pending(text, routed=False))
-    except CoachError:  # the chat was deleted in another tab, say: the page handles the message itself
+        chat, seq = append(chat, pending(text, routed=False))
+    except CoachError:  # the store failed: the page handles the message itself
         return
-    st.session_state[replying_key] = (st.session_state.get(conversation_key), seq)
-    st.session_state[accepted_key] = seq
+    # A rerun arriving meanwhile (the sign-in cookie reporting back) stops a callback at its first read or
+    # write of st.session_state: one here once left the message in a chat the page never learnt about.
+    # The page run takes it from this plain dict instead (adopt_sent).
+    values[INBOX][space.name] = {"chat": chat, "sent": seq}
 
 
 def write_reply(seq: int) -> None:
