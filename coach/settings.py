@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -20,6 +20,9 @@ def _default_data_dir() -> Path:
 def _default_models_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "upward" / "models"
+
+
+TEAM_SLOTS = 4  # bench/bench_parallel.py: 4 people at once, worst first token 20.4 s on 1 slot, 8.7 s on 4
 
 
 class Settings(BaseSettings):
@@ -84,7 +87,8 @@ class Settings(BaseSettings):
     parallel: int = Field(
         default=1, ge=1, le=16, validation_alias="COACH_PARALLEL",
         description="local backend: requests the embedded server answers side by side (one slot each, "
-        "each with the full context; memory grows with it). 1 for one person; 2-4 for a small team.",
+        "each with the full context; memory grows with it). Unset: 1 for one person (COACH_AUTH=off), "
+        f"{TEAM_SLOTS} for a team (COACH_AUTH=password).",
     )
     threads: int = Field(
         default_factory=lambda: os.cpu_count() or 2,
@@ -130,6 +134,14 @@ class Settings(BaseSettings):
         description="How earlier turns of a chat reach the model: the questions only (default), questions "
         "with the first line of each answer, or whole turns replayed. See README, Ask figures.",
     )
+
+    @model_validator(mode="after")
+    def _team_slots(self) -> Settings:
+        """A deployment with accounts serves several people at once: unless COACH_PARALLEL says otherwise,
+        its embedded server answers them side by side rather than one after the other."""
+        if "parallel" not in self.model_fields_set and self.auth == "password":
+            self.parallel = TEAM_SLOTS
+        return self
 
     @property
     def chroma_dir(self) -> Path:

@@ -118,3 +118,16 @@ def test_the_api_key_never_appears_in_settings_doctor_or_errors(tmp_path, saved_
                                 env=env, timeout=300)
         assert result.returncode == 1 and "Cannot reach the model server" in result.stdout + result.stderr
         assert secret not in result.stdout + result.stderr
+
+
+def test_a_team_deployment_serves_people_side_by_side_unless_told_otherwise(monkeypatch):
+    """COACH_AUTH=password means several people: the embedded server gets several slots by default."""
+    from coach.settings import TEAM_SLOTS, Settings
+
+    for name in ("COACH_AUTH", "COACH_PARALLEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().parallel == 1
+    monkeypatch.setenv("COACH_AUTH", "password")
+    assert Settings().parallel == TEAM_SLOTS > 1
+    monkeypatch.setenv("COACH_PARALLEL", "1")  # a team on a small machine can say so
+    assert Settings().parallel == 1
