@@ -89,15 +89,29 @@ def _clamp(score: int) -> int:
     return max(1, min(5, score))
 
 
+def _meeting_concerns(turns: list[TurnEvidence], state: TrackerState) -> list[TurnEvidence]:
+    """The turns that met one of the superior's concerns (still met at the end): the concerns are the
+    superior's own pressures, so meeting one shows the person understood them (docs/rubric.md)."""
+    met = {c.met_turn for c in state.concerns if c.met}
+    return [t for t in turns if t.number in met]
+
+
+def _understanding(turns: list[TurnEvidence], state: TrackerState) -> list[TurnEvidence]:
+    shown = {t.number for t in _turns_with(turns, SHOWN_BY["strategy-understand"])}
+    shown |= {t.number for t in _meeting_concerns(turns, state)}
+    return [t for t in turns if t.number in shown]
+
+
 def score_understand(turns: list[TurnEvidence], state: TrackerState) -> tuple[int, str]:
-    n = len(_turns_with(turns, SHOWN_BY["strategy-understand"]))
+    n = len(_understanding(turns, state))
     if _turns_with(turns, AGAINST["strategy-understand"]):
         return (1 if n == 0 else 2), "treats the work as separate from the superior's goals (myth-independent-work)"
     if n == 0:
         return 2, "never refers to the superior's goals or pressures"
     met_most = state.met * 2 >= len(state.concerns)
     score = (3 if n == 1 else 4) + (1 if met_most else 0)
-    return _clamp(score), f"links to their goals in {n} turn(s); {state.met} of {len(state.concerns)} concerns met"
+    return (_clamp(score), f"speaks to their goals or pressures in {n} turn(s); "
+            f"{state.met} of {len(state.concerns)} concerns met")
 
 
 def score_communicate(turns: list[TurnEvidence], state: TrackerState) -> tuple[int, str]:
@@ -167,6 +181,8 @@ def scorecard(turns: list[TurnEvidence], state: TrackerState) -> dict:
     for key in STRATEGIES:
         score, why = RULES[key](turns, state)
         turn, evidence, signals = _evidence(turns, SHOWN_BY[key])
+        if not turn and key == "strategy-understand" and (meeting := _meeting_concerns(turns, state)):
+            turn, evidence, signals = meeting[0].number, meeting[0].text, ["concern_met"]
         if not turn:
             score = min(score, 2)  # no signal: 1 or 2, "not shown"
         against = [t.number for t in _turns_with(turns, AGAINST[key])]

@@ -300,6 +300,24 @@ def test_evidence_is_a_turn_that_carries_the_strategys_signal(rt):
     assert {m["topic"] for m in card["myths"]} >= {"myth-just-execute"}
 
 
+def test_a_turn_that_meets_one_of_the_superiors_concerns_shows_understanding():
+    """The concerns are the superior's own pressures: a turn that met one understood them, even with no
+    word the detector reads as a goal (docs/rubric.md). Nothing met and no goal: "not shown", 2."""
+    from coach.scoring import TurnEvidence, scorecard
+    from coach.tracker import ConcernState, TrackerState
+
+    turns = [TurnEvidence(1, "The migration slips to the 21st.", []),
+             TurnEvidence(2, "I know you've committed Friday to Helen, so I'd ship the core on Friday.", [])]
+    concerns = [ConcernState("They promised Friday to their own boss.", "a commitment of their own", True),
+                ConcernState("They wonder why they hear of it only now.", "the timing", True)]
+    understand = scorecard(turns, TrackerState("busy", concerns, turns=2))["strategies"]["strategy-understand"]
+    assert (understand["score"], understand["turn"], understand["evidence"]) == (2, 0, "not shown")
+    concerns[0].met_turn = 2
+    understand = scorecard(turns, TrackerState("busy", concerns, turns=2))["strategies"]["strategy-understand"]
+    assert (understand["turn"], understand["evidence"], understand["signals"]) == (2, turns[1].text, ["concern_met"])
+    assert understand["score"] == 4  # shown in one turn (3), and half the concerns met (+1)
+
+
 def test_the_debrief_ends_the_rehearsal_with_checked_improvements(rt):
     c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE)
     rt._model.calls.clear()  # the fake replays its replies from the first call on
