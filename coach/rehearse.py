@@ -70,24 +70,30 @@ class Hint:
     note: str = ""  # when no line passed its check
 
 
-_PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|yours|your)\b",
-                      re.IGNORECASE)
-_YOU = re.compile(r"\b(?:you|you're|you've|you'd|you'll|yourself)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|"
+                      r"you're|you've|you'd|you'll|yourself|yours|your|you)\b", re.IGNORECASE)
 _SWAP = {"they're": "you're", "they've": "you've", "they'd": "you'd", "they'll": "you'll", "themselves": "yourself",
-         "themself": "yourself", "theirs": "yours", "their": "your", "them": "you", "they": "you", "yours": "theirs",
-         "your": "their"}
+         "themself": "yourself", "theirs": "yours", "their": "your", "them": "you", "they": "you",
+         "you're": "they're", "you've": "they've", "you'd": "they'd", "you'll": "they'll", "yourself": "themselves",
+         "yours": "theirs", "your": "their"}
+# "you" becomes "they" where it starts a clause, else "them" ("want you to" -> "want them to").
+_CLAUSE_START = re.compile(r"(?:^|[.,;:!?(]|\b(?:that|if|when|whether|because|and|but|so|or|unless|until|before|"
+                           r"after|while|why|how|what|once|since|though|although))\s*$", re.IGNORECASE)
 
 
 def to_superior(text: str) -> str:
     """A concern as the superior holds it: scenarios describe the boss as "they" and the person as
     "you" ("They rate your work but..."); the model playing the boss is told "You rate their work
-    but...". Told in the third person, the default model spoke of itself as "they"."""
+    but...", with both swapped. Told in the third person, the default model spoke of itself as "they";
+    told "you" for the person, it took the person's part ("they will want you to propose")."""
     def swap(m: re.Match) -> str:
-        word = _SWAP[m.group(0).lower()]
-        return word[0].upper() + word[1:] if m.group(0)[0].isupper() else word
+        said = m.group(0)
+        if said.lower() == "you":
+            word = "they" if _CLAUSE_START.search(text[: m.start()]) else "them"
+        else:
+            word = _SWAP[said.lower()]
+        return word[0].upper() + word[1:] if said[0].isupper() else word
 
-    if _YOU.search(text):  # "you" is already someone (a concern the model drafted): leave it as written
-        return text
     return _PRONOUN.sub(swap, text)
 
 

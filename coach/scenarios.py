@@ -144,11 +144,29 @@ def draft_scenario(model, prompt, text: str, boss: str) -> tuple[Scenario, str]:
         return template_scenario(text), "template"
     concerns = []
     for said, generic in zip(draft.concerns, GENERIC_CONCERNS):
-        concerns.append(generic.model_copy(update={"text": said.strip() or generic.text}))
+        concerns.append(generic.model_copy(update={"text": boss_as_they(said.strip(), boss) or generic.text}))
     concerns += GENERIC_CONCERNS[len(concerns):]
     return Scenario(title=draft.title.strip() or "Your conversation", situation=draft.situation.strip() or text,
                     goal=draft.goal.strip() or "Agree on a way forward with your superior.",
                     opening=draft.opening.strip(), concerns=concerns), "model"
+
+
+def boss_as_they(text: str, boss: str) -> str:
+    """A drafted concern in the scenarios' convention: the superior is "they", the person "you".
+    The model names the superior ("Dana will want you to propose a date"); told that as their own
+    concern, the superior would speak of themselves by name."""
+    names = [re.escape(n) for n in (boss, "your superior", "your boss", "your manager") if n and n.strip()]
+    pattern = re.compile(rf"\b(?:{'|'.join(names)})(?:'s|’s)?(?=\W|$)", re.IGNORECASE)
+
+    def they(m: re.Match) -> str:
+        before = text[: m.start()].rstrip()
+        if m.group(0).lower().endswith(("'s", "’s")):
+            word = "their"
+        else:
+            word = "they" if not before or before[-1] in ".!?;:," or before.lower().endswith(" that") else "them"
+        return word.capitalize() if not before or before[-1] in ".!?" else word
+
+    return pattern.sub(they, text)
 
 
 def template_scenario(text: str) -> Scenario:

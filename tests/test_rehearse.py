@@ -153,11 +153,38 @@ def test_the_superior_is_told_their_concerns_in_the_second_person(rt):
         "You rate their work but have not seen how it connects to your goals.")
     assert to_superior("Above all they hate bad news; they're tired of it.") == (
         "Above all you hate bad news; you're tired of it.")
-    assert to_superior("Dana wants you to fix your plan.") == "Dana wants you to fix your plan."  # a drafted one
+    # The person is "you" in a scenario, "they" to the superior: both swap, "you" by its place in the clause.
+    assert to_superior("They will want you to propose a date, and to know when you'll tell them.") == (
+        "You will want them to propose a date, and to know when they'll tell you.")
+    assert to_superior("They wonder why you raised it only now.") == "You wonder why they raised it only now."
     c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
     system, last = rt._model.calls[0][0].content, rt._model.calls[0][-1].content
     assert "- You already promised Friday to your own boss" in system and "They already" not in system
     assert "still on your mind: You already promised Friday to your own boss" in last
+
+
+def test_a_drafted_scenarios_concerns_name_the_superior_as_they_and_reach_them_as_you(rt):
+    """The model names the superior in the concerns it drafts ("Dana will want you to propose…"); the
+    scenario keeps them as the shipped ones are ("They will want you to…"), and the superior playing
+    them is told "You will want them to…", not their own name, nor "you" for the person."""
+    import json as json_
+
+    from coach.rehearse import to_superior
+    from coach.scenarios import draft_scenario
+
+    model = RecordingChatModel(replies=[json_.dumps({
+        "title": "Tell Dana the launch slips", "situation": "You lead the launch; it slips a week.",
+        "goal": "Agree a new date.", "opening": "What's up?",
+        "concerns": ["Dana's VP expects the launch on the 3rd.", "Dana will want you to propose a new date.",
+                     "Your superior will ask what happens if it slips again."]})])
+    scenario, how = draft_scenario(model, rt.prompt("scenario"), "Dana needs to hear the launch slips", "Dana")
+    assert how == "model"
+    assert [c.text for c in scenario.concerns] == [
+        "Their VP expects the launch on the 3rd.", "They will want you to propose a new date.",
+        "They will ask what happens if it slips again."]
+    assert [to_superior(c.text) for c in scenario.concerns] == [
+        "Your VP expects the launch on the 3rd.", "You will want them to propose a new date.",
+        "You will ask what happens if it slips again."]
 
 
 def test_a_superior_who_steps_out_of_character_is_written_again_then_replaced(rt):
