@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ DIMENSIONS = 384
 # sentence-transformers truncates all-MiniLM-L6-v2 inputs at 256 word pieces.
 MAX_TOKENS = 256
 BATCH_SIZE = 32
+CACHE_TEXTS = 4096  # texts whose vectors are kept (1.5 KB each)
 
 
 def _model_files() -> tuple[Path, Path]:
@@ -51,6 +53,10 @@ class MiniLMEmbeddings(Embeddings):
         self._session = None
         self._tokenizer = None
         self.calls = 0  # texts embedded so far; lets callers see that nothing was re-embedded
+        # The same text always gets the same vector, and the same texts come back often: a scenario's
+        # addressed_by lines for each new rehearsal coach, a rehearsal's earlier turns, a draft analysed
+        # again. Kept in this process's memory only, like the texts themselves.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _load(self) -> None:
         import onnxruntime as ort
@@ -78,6 +84,27 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return one unit vector per text, as a (n, 384) float32 array."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                if (vector := self._cache.get(text)) is not None:
+                    self._cache.move_to_end(text)
+                    out[i] = vector
+                else:
+                    missing.setdefault(text, []).append(i)
+        if missing:
+            new = list(missing)
+            vectors = self._embed(new)
+            with self._lock:
+                for text, vector in zip(new, vectors):
+                    out[missing[text]] = vector
+                    self._cache[text] = vector
+                while len(self._cache) > CACHE_TEXTS:
+                    self._cache.popitem(last=False)
+        return out
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
         self._ensure_loaded()
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch.

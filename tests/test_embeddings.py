@@ -32,3 +32,26 @@ def test_similar_sentences_are_closer_than_unrelated_ones(embeddings):
         ["How do I tell my boss I made a mistake?", "Admitting an error to my manager", "Bake bread at 220 degrees"]
     )
     assert a @ b > a @ c + 0.2
+
+
+def test_a_text_embedded_again_comes_from_the_cache_with_the_same_vector():
+    from coach.embeddings import CACHE_TEXTS, MiniLMEmbeddings
+
+    e = MiniLMEmbeddings()
+    first = e.embed(["Friday is at risk.", "I propose a smaller release.", "Friday is at risk."])
+    assert e.calls == 2  # the repeated text is embedded once
+    again = e.embed(["I propose a smaller release.", "A new sentence."])
+    assert e.calls == 3 and np.array_equal(again[0], first[1])
+    assert np.allclose(first[0], first[2]) and len(e._cache) <= CACHE_TEXTS
+
+
+def test_the_cache_keeps_only_the_most_recent_texts(monkeypatch):
+    import coach.embeddings
+    from coach.embeddings import MiniLMEmbeddings
+
+    monkeypatch.setattr(coach.embeddings, "CACHE_TEXTS", 2)
+    e = MiniLMEmbeddings()
+    e.embed(["one sentence.", "two sentences.", "three sentences."])
+    assert list(e._cache) == ["two sentences.", "three sentences."]
+    e.embed(["one sentence."])
+    assert e.calls == 4  # evicted, so embedded again
