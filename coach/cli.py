@@ -289,8 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "answer as written and shown, and its sources)")
     evaluate.add_argument("--every", type=int, default=1,
                           help="ask: every Nth question and chat only (2 halves the time)")
-    evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both"],
-                          help="rehearse: which half of the calibration scripts (holdout is the one we report)")
+    evaluate.add_argument("--half", default="holdout", choices=["tune", "holdout", "both", "blind"],
+                          help="rehearse: which half of the calibration scripts (holdout: the one we report), or "
+                          "blind: the second set, written blind after the scorer's changes, all of it")
     evaluate.add_argument("--no-model", action="store_true",
                           help="rehearse: score the scripts without playing them with the model")
     evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "blind3", "labelled", "heldout", "all"],

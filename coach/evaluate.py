@@ -156,6 +156,7 @@ def print_concession(f: dict) -> None:
 # ---- Rehearse: the calibration scripts ----------------------------------------------------------
 
 CALIBRATION = DATA / "rehearse_calibration.yaml"
+REHEARSE_BLIND = DATA / "rehearse_blind.yaml"  # written blind after the rubric's changes, scored whole
 LABEL_RANK = {"poor": 1, "mixed": 2, "good": 3}
 
 
@@ -171,6 +172,11 @@ def calibration_halves(path: Path = CALIBRATION) -> dict[str, list[dict]]:
         for i, s in enumerate(sorted(items, key=lambda s: s["id"])):
             halves["tune" if i % 2 == 0 else "holdout"].append(s)
     return halves
+
+
+def rehearse_blind(path: Path = REHEARSE_BLIND) -> list[dict]:
+    """The second calibration set, none of it used to tune anything: evaluated whole."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
 
 
 def evaluate_rehearse(rt, scripts: list[dict], with_model: bool = True, progress=None) -> dict:

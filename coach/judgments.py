@@ -80,6 +80,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                 evaluate.print_review(f, f"{name} ({evaluate.REVIEW_SETS[name].name})")
     if args.what == "rehearse":
         halves = evaluate.calibration_halves()
+        halves["blind"] = evaluate.rehearse_blind()
         for half in (["tune", "holdout"] if args.half == "both" else [args.half]):
             def progress(n, total, row):
                 print(f"\r  {half}: {n}/{total} scripts played", end="", file=sys.stderr, flush=True)
@@ -88,7 +89,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                                                        progress=progress)
             print(file=sys.stderr)
             if not args.json:
-                evaluate.print_rehearse(figures[half], f"{half} half")
+                evaluate.print_rehearse(figures[half], "blind set" if half == "blind" else f"{half} half")
     if args.what == "router":
         from coach.router import evaluate as evaluate_router
         from coach.router import print_evaluation

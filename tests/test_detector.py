@@ -63,9 +63,10 @@ def _evaluation_sentences() -> list[tuple[str, str]]:
     for name in ("review_blind", "review_blind2", "review_blind3", "review_drafts", "review_heldout"):
         for d in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
             out += [(f"{name}:{d['id']}", s.quote) for s in sentences(d["text"])]
-    for script in yaml.safe_load((DATA / "rehearse_calibration.yaml").read_text()):
-        for turn in script["turns"]:
-            out += [(f"rehearse_calibration:{script['id']}", s.quote) for s in sentences(turn)]
+    for name in ("rehearse_calibration", "rehearse_blind"):
+        for script in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
+            for turn in script["turns"]:
+                out += [(f"{name}:{script['id']}", s.quote) for s in sentences(turn)]
     return out
 
 
@@ -75,6 +76,20 @@ def test_no_training_sentence_is_within_cosine_0_9_of_any_evaluation_sentence(em
     similarity = embeddings.embed(train) @ embeddings.embed([s for _, s in evaluation]).T
     close = [(train[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
     print(f"{len(train)} training x {len(evaluation)} evaluation sentences, max cosine {similarity.max():.3f}")
+    assert close == []
+
+
+def test_no_line_the_tracker_matches_against_is_within_cosine_0_9_of_a_rehearsal_evaluation_sentence(embeddings):
+    """The scenarios' addressed_by lines are what the concern tracker compares a turn with: none may be a
+    near copy of a calibration script's sentence, or the tracker would be measured on what it was given."""
+    from coach.scenarios import load_scenarios
+    from coach.settings import REPO_DIR
+
+    found, _ = load_scenarios(REPO_DIR / "scenarios")
+    lines = [line for sc in found.values() for c in sc.concerns for line in c.addressed_by]
+    evaluation = [(where, s) for where, s in _evaluation_sentences() if where.startswith("rehearse_")]
+    similarity = embeddings.embed(lines) @ embeddings.embed([s for _, s in evaluation]).T
+    close = [(lines[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
     assert close == []
 
 
