@@ -94,6 +94,24 @@ class SlotWatcher(threading.Thread):
             time.sleep(0.2)
 
 
+async def sign_in(page, url: str, user: str):
+    """Sign in as user and wait until the page has settled and the model is ready; return the chat input."""
+    from playwright.async_api import expect
+
+    await page.goto(url)
+    await page.get_by_label("Username").fill(user)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    box = page.get_by_placeholder(CHAT)
+    await expect(box).to_be_visible(timeout=180_000)
+    # Signed in and the page settled (the sign-in cookie causes one more run): then type.
+    await expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=180_000)
+    # .first: under load the sidebar can briefly show the model's status twice (the status
+    # fragment's element and the full run's), which is not an error a person would see as one.
+    await expect(page.get_by_text("Ready", exact=True).first).to_be_visible(timeout=600_000)
+    return box
+
+
 async def person(browser, url: str, user: str, tokens: dict, timings: list, errors: list) -> None:
     from playwright.async_api import expect
 
@@ -101,17 +119,7 @@ async def person(browser, url: str, user: str, tokens: dict, timings: list, erro
     page = await context.new_page()
     step = "sign in"
     try:
-        await page.goto(url)
-        await page.get_by_label("Username").fill(user)
-        await page.get_by_label("Password", exact=True).fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        box = page.get_by_placeholder(CHAT)
-        await expect(box).to_be_visible(timeout=180_000)
-        # Signed in and the page settled (the sign-in cookie causes one more run): then type.
-        await expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=180_000)
-        # .first: under load the sidebar can briefly show the model's status twice (the status
-        # fragment's element and the full run's), which is not an error a person would see as one.
-        await expect(page.get_by_text("Ready", exact=True).first).to_be_visible(timeout=600_000)
+        box = await sign_in(page, url, user)
         ask, note = tokens[user]
         step = "ask"
         started = time.perf_counter()

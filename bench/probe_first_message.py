@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_load import CHAT, PASSWORD, free_port  # noqa: E402
+from bench_load import PASSWORD, free_port, sign_in  # noqa: E402
 
 OUT = Path(os.environ.get("PROBE_OUT") or tempfile.mkdtemp(prefix="upward-probe-out-"))
 
@@ -43,14 +43,7 @@ async def person(browser, url: str, user: str, notes: bool, results: list) -> No
         log.append((step, round(time.perf_counter() - started, 2), *extra))
 
     try:
-        await page.goto(url)
-        await page.get_by_label("Username").fill(user)
-        await page.get_by_label("Password", exact=True).fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        box = page.get_by_placeholder(CHAT)
-        await expect(box).to_be_visible(timeout=180_000)
-        await expect(page.get_by_text("Signed in as", exact=False)).to_be_visible(timeout=180_000)
-        await expect(page.get_by_text("Ready", exact=True).first).to_be_visible(timeout=600_000)
+        box = await sign_in(page, url, user)
         at("ready")
         await box.fill(f"My boss {token} keeps moving my deadlines. How do I raise it with her?")
         at("typed", token in await box.input_value())
