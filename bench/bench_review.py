@@ -54,6 +54,7 @@ def main() -> None:
                 "kept": check.facts_kept if check else 0, "analysis_s": analysed - started,
                 "first_s": review.first_token_seconds, "total_s": done - started,
                 "problems": check.problems if check and not check.passed else [],
+                "cuts": rewriter.cuts, "rewrite": review.rewrite,
             })
             print(f"\r{n}/{len(drafts)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -66,6 +67,7 @@ def main() -> None:
         "rewritten": len(attempted), "passed": len(passed),
         "pass_rate": round(len(passed) / max(len(attempted), 1), 3),
         "passed_first_time": sum(r["attempts"] == 1 for r in passed),
+        "passed_with_a_sentence_cut": sum(r["cuts"] > 0 for r in passed),
         "facts_kept": round(sum(r["kept"] for r in passed) / max(facts, 1), 3),
         "first_rewrite_text_s_p50": round(statistics.median(firsts), 2) if firsts else None,
         "review_s_p50": round(statistics.median(r["total_s"] for r in rows), 1),

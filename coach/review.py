@@ -86,13 +86,19 @@ def keeps_words(quote: str, text: str) -> bool:
     return f" {' '.join(q)} " in f" {' '.join(_words(text))} "
 
 
-_ECHO = re.compile(r"^(?:the (?:new )?sentence|new sentence|rewrite|answer)\s*:\s*", re.IGNORECASE)
+_ECHO = re.compile(r"^(?:(?:sure|certainly|okay|ok|of course)\s*[,!.]?\s*)?(?:here(?:'s| is) (?:the|a|my|your) "
+                   r"[^:\n]{0,60}:|(?:the (?:new |revised |rewritten )?sentence|new sentence|rewrite|answer)\s*:)\s*",
+                   re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hey|hello|dear)\b[^,.!?\n]{0,40}[,!]\s*", re.IGNORECASE)
 
 
-def clean_sentence(raw: str) -> str:
-    """The model's sentence without an echoed label or wrapping quotes."""
-    text = _ECHO.sub("", raw.strip()).strip()
-    return text.strip('"“”').strip()
+def clean_sentence(raw: str, opens_draft: bool = False) -> str:
+    """The model's sentence without an echoed label ("Sure, here's the revised sentence:"), wrapping
+    quotes, or, unless it opens the draft, a greeting of its own ("Hi Chidi, what…")."""
+    text = _ECHO.sub("", raw.strip()).strip().strip('"“”').strip()
+    if not opens_draft and (bare := _GREETING.sub("", text)) and bare != text:
+        text = bare[0].upper() + bare[1:]
+    return text
 
 
 # ---- the check ----------------------------------------------------------------------------------
@@ -119,6 +125,24 @@ def needs_ask(original: Analysis, goal: str = "") -> bool:
     return bool(goal.strip()) or original.has("clear_ask") or original.has("raises_problem") or words >= 25
 
 
+# The message is written to the boss: a rewrite that speaks of "the boss" or "your boss" is the model
+# narrating its instruction ("Please provide your boss with your decision"), not the person writing.
+_BOSS_IN_THIRD = re.compile(r"\b(?:the|my|your|our)\s+(?:boss|superior|manager|supervisor|reader)\b", re.IGNORECASE)
+
+
+def speaks_of_boss(original: str, text: str) -> bool:
+    """Whether text names "the boss" (or "your superior"…) more often than the person's own draft did."""
+    return len(_BOSS_IN_THIRD.findall(text)) > len(_BOSS_IN_THIRD.findall(original))
+
+
+def sentence_myths(judgment, recommends: bool) -> list[str]:
+    """The myths a sentence of a rewrite falls into. Asking for the decision once the message has given
+    a recommendation is not leaving the decision to the boss (docs/labels.md), so such an ask is not
+    counted as the just-execute myth."""
+    return [m for m in MYTH_NAMES if judgment.has(m)
+            and not (m == "myth-just-execute" and recommends and judgment.has("clear_ask"))]
+
+
 def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: SuperiorProfile | None = None,
                   goal: str = "") -> RewriteCheck:
     """Analyse a rewrite: no myth, an ask where needed, the original's facts kept and none invented."""
@@ -129,11 +153,22 @@ def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: Su
     analysis = analyzer.analyze(text, profile)
     for myth in analysis.myths:
         problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
+    # Stricter than the analysis of a draft: a rewrite holds no sentence the detector reads as a myth,
+    # even where the whole-draft head lets it pass (an added ask can dilute "I'll await your instructions").
+    found = {m.topic for m in analysis.myths}
+    recommends = analysis.has("options_or_recommendation")
+    for span, j in analysis.sentences:
+        for myth in sentence_myths(j, recommends):
+            if myth not in found:
+                found.add(myth)
+                problems.append(f'still falls into {myth} ({MYTH_NAMES[myth]}): "{span.quote}"')
     for myth in original.myths:  # the words a myth was found in must not survive, whatever the detector says now
         if myth.span and myth.topic not in {m.topic for m in analysis.myths} and keeps_words(myth.span.quote, text):
             problems.append(f'still contains the words that fell into {myth.topic}: "{myth.span.quote}"')
     if needs_ask(original, goal) and not analysis.has("clear_ask"):
         problems.append("has no clear ask: say what you need from them and by when")
+    if speaks_of_boss(original.text, text):
+        problems.append('speaks of "the boss" instead of to them: write to them as "you"')
     wanted = facts(original.text)
     missing = [f for f in wanted if not has_fact(f, text)]
     if missing:
@@ -162,10 +197,10 @@ class Gap:
 _INSTRUCTIONS = {
     "myth-fear": "Rewrite this sentence so it states the fact plainly and asks for the help or decision "
                  "needed, with no apology and without playing it down.",
-    "myth-just-execute": "Rewrite this sentence so the writer gives their own recommendation and then asks "
-                         "the boss to decide.",
-    "myth-independent-work": "Rewrite this sentence so it ties the work to the boss's goals{goals} and offers "
-                             "to check it fits their priorities.",
+    "myth-just-execute": "Rewrite this sentence so it gives the writer's own recommendation and then asks for "
+                         "a decision.",
+    "myth-independent-work": "Rewrite this sentence so it ties the work to the reader's goals{goals} and offers "
+                             "to check it fits the reader's priorities.",
     "blame": "Rewrite this sentence so it states the facts and the fix without blaming anyone.",
     "feedback-not-constructive": "Write one sentence that follows this one and proposes a concrete change.",
     "problem-without-options": "Write one sentence that follows this one and says what the writer proposes "
@@ -179,14 +214,19 @@ def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "") -> list[G
     replaced: set[Span] = set()
     goals = f" ({profile.goals.strip()})" if profile.goals.strip() else ""
     ask = analysis.signals.get("clear_ask")
-    for f in analysis.myths:
-        if f.span and f.span not in replaced:
-            replaced.add(f.span)
-            # The sentence that held the draft's ask must still ask once rewritten.
-            holds_ask = bool(ask and ask.present and ask.span and f.span.start <= ask.span.start < f.span.end)
-            out.append(Gap(f.code, "replace", _INSTRUCTIONS[f.code].format(goals=goals)
-                           + (" It must still ask the boss for what it asks for now." if holds_ask else ""),
-                           f.span, require=("clear_ask",) if holds_ask else ()))
+    # The finding points at the likeliest sentence of each myth the draft falls into; every other
+    # sentence the detector reads as a myth must go too, or the rewrite fails its check.
+    targets = [(f.code, f.span) for f in analysis.myths if f.span]
+    targets += [(m, s) for s, j in analysis.sentences for m in MYTH_NAMES if j.has(m)]
+    for code, span in targets:
+        if span in replaced:
+            continue
+        replaced.add(span)
+        # The sentence that held the draft's ask must still ask once rewritten.
+        holds_ask = bool(ask and ask.present and ask.span and span.start <= ask.span.start < span.end)
+        out.append(Gap(code, "replace", _INSTRUCTIONS[code].format(goals=goals)
+                       + (" It must still ask for what it asks for now." if holds_ask else ""),
+                       span, require=("clear_ask",) if holds_ask else ()))
     for f in analysis.findings:
         if f.code == "blame" and f.span:
             whole = _sentence_at(analysis, f.span)
@@ -196,8 +236,8 @@ def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "") -> list[G
         elif f.code in ("feedback-not-constructive", "problem-without-options") and f.span:
             out.append(Gap(f.code, "after", _INSTRUCTIONS[f.code], _sentence_at(analysis, f.span)))
     if needs_ask(analysis, goal) and not analysis.has("clear_ask"):
-        want = f"for {goal.strip()}" if goal.strip() else "for the decision or help they need"
-        out.append(Gap("no-clear-ask", "ask", f"Write one sentence that asks the boss {want}, and by when.",
+        want = f"for {goal.strip()}" if goal.strip() else "for the decision or help that is needed"
+        out.append(Gap("no-clear-ask", "ask", f"Write one sentence that asks {want}, and by when.",
                        require=("clear_ask",)))
     return sorted(out, key=lambda g: g.span.start if g.span else len(analysis.text) + 1)
 
@@ -209,14 +249,22 @@ def _sentence_at(analysis: Analysis, span: Span) -> Span:
     return span
 
 
-_CLOSING = re.compile(r"^\s*(?:thanks|thank you|many thanks|best|cheers|regards|kind regards|br|talk soon|"
-                      r"sent from)\b[^\n]{0,40}$", re.IGNORECASE | re.MULTILINE)
+_CLOSING = re.compile(r"^\s*(?:thanks|thank you|many thanks|best|cheers|regards|kind regards|best wishes|"
+                      r"yours(?: sincerely| faithfully| truly)?|sincerely|br|talk soon|sent from)\b[^\n]{0,40}$",
+                      re.IGNORECASE | re.MULTILINE)
+# A last line that is only a name or initials ("Ann", "G. Holt"): the signature.
+_NAME_LINE = re.compile(r"\n[ \t]*(?:[A-Z][\w'-]*\.?[ \t]*){1,3}\s*$")
 
 
 def ask_position(text: str) -> int:
-    """Where an added ask goes: before the sign-off, else at the end."""
+    """Where an added ask goes: before the sign-off or a bare signature line, else at the end."""
     m = _CLOSING.search(text)
-    return m.start() if m else len(text.rstrip())
+    if m:
+        return m.start()
+    body = text.rstrip()
+    if "\n" in body and (name := _NAME_LINE.search(body)):
+        return name.start() + 1
+    return len(body)
 
 
 # ---- the review ---------------------------------------------------------------------------------

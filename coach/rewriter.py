@@ -22,8 +22,25 @@ from coach.errors import CoachError
 from coach.models import model_errors
 from coach.profile import SuperiorProfile
 from coach.prompts import PromptFile
+from coach.shape import normal, repeats
 from coach.review import (MYTH_NAMES, Approach, Gap, Review, ask_position, check_rewrite, clean_sentence, facts, gaps,
-                          has_fact, keeps_words)
+                          has_fact, keeps_words, sentence_myths, speaks_of_boss)
+
+
+# The prompt's own vocabulary: a sentence using it narrates the task ("The writer proposes to…").
+_PROMPT_WORDS = re.compile(r"</?draft>|\bthe writer\b|\bthe sentence\b|\bplaceholder\b", re.IGNORECASE)
+COPIED_RUN = 8  # words in a row an added sentence may not copy from the draft
+
+
+def copies_run(draft: str, text: str, run: int = COPIED_RUN) -> bool:
+    """Whether text copies `run` words in a row from the draft (an added sentence should say something new)."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    have = " " + " ".join(re.findall(r"[a-z0-9']+", draft.lower())) + " "
+    return any(f" {' '.join(words[i:i + run])} " in have for i in range(len(words) - run + 1))
+
+
+SENTENCE_TRIES = 3  # writes of one gap's sentence before it is given up on
+RETRY_TEMPERATURE = 0.8
 
 
 class Restart(str):
@@ -41,35 +58,49 @@ class Rewriter:
     profile: SuperiorProfile = field(default_factory=SuperiorProfile)
     approach: Approach = "gaps"
     result: Review | None = None
+    cuts: int = 0  # myth sentences cut rather than rewritten, in the last attempt
+    unmet: list[str] = field(default_factory=list)  # gap sentences that failed their own check, in the last attempt
 
     def _system(self) -> SystemMessage:
         return SystemMessage(self.prompt.render_system(profile=fence(self.profile.as_text())))
 
-    def _generate(self, user: str, max_tokens: int, stop: list[str] | None = None) -> Iterator[str]:
-        llm = self.model.bind(max_tokens=max_tokens, **({"stop": stop} if stop else {}))
+    def _generate(self, user: str, max_tokens: int, stop: list[str] | None = None,
+                  temperature: float | None = None) -> Iterator[str]:
+        options = {"max_tokens": max_tokens, **({"stop": stop} if stop else {}),
+                   **({"temperature": temperature} if temperature is not None else {})}
+        llm = self.model.bind(**options)
         with model_errors():
             for chunk in llm.stream([self._system(), HumanMessage(user)]):
                 if chunk.content:
                     yield str(chunk.content)
 
     # One sentence for one gap, checked on its own before it goes into the draft.
-    def _fill(self, analysis: Analysis, gap: Gap, retry_problems: list[str]) -> Iterator[str]:
+    def _fill(self, analysis: Analysis, gap: Gap, retry_problems: list[str], try_: int) -> Iterator[str]:
         target = f'\nThe sentence: "{fence(gap.span.quote)}"' if gap.span else ""
         again = ("\nYour last attempt failed these checks: " + "; ".join(retry_problems)) if retry_problems else ""
         user = self.prompt.render_user(
             draft=fence(analysis.text), task=f"{gap.instruction}{target}{again}",
             answer="Write only the new sentence, on one line.",
         )
-        yield from self._generate(user, 90, ["\n"])
+        # The first try at the configured temperature; later ones sample wider, so they differ.
+        yield from self._generate(user, 90, ["\n"], None if try_ == 0 else RETRY_TEMPERATURE)
 
-    def _check_sentence(self, analysis: Analysis, gap: Gap, text: str) -> list[str]:
+    def _check_sentence(self, analysis: Analysis, gap: Gap, text: str, recommends: bool = False) -> list[str]:
         problems = []
         if len(text.split()) < 3:
             return ["it was empty or a fragment"]
         if gap.kind == "replace" and gap.span and keeps_words(gap.span.quote, text):
             return [f'it repeats the flagged words "{gap.span.quote}"']
+        if _PROMPT_WORDS.search(text):
+            return ["it talks about the task instead of writing the sentence"]
+        if repeats(normal(text), [normal(s.quote) for s, _ in analysis.sentences]) or (
+                gap.kind != "replace" and copies_run(analysis.text, text)):
+            return ["it repeats a sentence the message already has"]
+        if speaks_of_boss(analysis.text, text):
+            return ['it speaks of "the boss" instead of to them: write to them as "you"']
         j = self.analyzer.detector.judge([text])[0]
-        problems += [f"it still falls into {m} ({MYTH_NAMES[m]})" for m in MYTHS if j.has(m)]
+        recommends = recommends or analysis.has("options_or_recommendation") or j.has("options_or_recommendation")
+        problems += [f"it still falls into {m} ({MYTH_NAMES[m]})" for m in sentence_myths(j, recommends)]
         problems += [f"it has no {SIGNAL_NAMES[s]}" for s in gap.require if not j.has(s)]
         if gap.kind == "replace" and gap.span:
             lost = [f for f in facts(gap.span.quote) if not has_fact(f, text)]
@@ -78,20 +109,40 @@ class Rewriter:
         return problems
 
     def _gaps_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
-        """Fill each gap in turn (a failed sentence is written once more), yielding the draft so far."""
-        done: list[tuple[Gap, str]] = []
+        """Fill each gap in turn, yielding the draft so far.
+
+        Each sentence is checked on its own; a failed one is written again (up to SENTENCE_TRIES in
+        all), with what was wrong with it. A myth sentence that no try replaced is cut when it holds
+        no fact and not the draft's ask: "Please don't worry about replying!" says nothing the
+        message needs. Whatever comes out is checked again as a whole by `stream`.
+        """
+        done: list[tuple[Gap, str | None]] = []
+        self.cuts = cut_words = 0
+        self.unmet = []
+        recommends = False  # whether a sentence written so far gives a recommendation
         for gap in gaps(analysis, self.profile, goal):
             bad: list[str] = []
-            for _ in range(2):
+            for try_ in range(SENTENCE_TRIES):
                 sentence = ""
-                for token in self._fill(analysis, gap, bad or problems):
+                for token in self._fill(analysis, gap, bad or problems, try_):
                     sentence += token
                     yield assemble(analysis.text, done + [(gap, sentence.strip())])
-                sentence = clean_sentence(sentence)
-                bad = self._check_sentence(analysis, gap, sentence)
+                sentence = clean_sentence(sentence, opens_draft=bool(
+                    gap.kind == "replace" and not analysis.text[: gap.span.start].strip()))
+                bad = self._check_sentence(analysis, gap, sentence, recommends)
                 if not bad:
                     break
+            if bad and may_cut(gap, analysis.text, cut_words):
+                sentence = None
+                self.cuts += 1
+                cut_words += len(gap.span.quote.split())
+            elif bad and gap.kind == "after":  # an optional addition: the draft is better without a bad one
+                sentence = ""
+            elif bad:
+                self.unmet.append(f"the sentence written for {gap.code}: {bad[0]}")
             done.append((gap, sentence))
+            if sentence and not recommends:
+                recommends = self.analyzer.detector.judge([sentence])[0].has("options_or_recommendation")
         yield assemble(analysis.text, done)
 
     def _free_attempt(self, analysis: Analysis, goal: str, problems: list[str]) -> Iterator[str]:
@@ -129,6 +180,9 @@ class Rewriter:
                 review.seconds = time.perf_counter() - started
                 return
             review.check = check_rewrite(self.analyzer, analysis, text, self.profile, goal)
+            if self.unmet and self.approach == "gaps":  # a sentence failed its own check: not shown either
+                review.check.problems += [p for p in self.unmet if p not in review.check.problems]
+                review.check.passed = False
             if review.check.passed:
                 review.rewrite = text.strip()
                 break
@@ -145,10 +199,35 @@ class Rewriter:
         return self.result
 
 
-def assemble(text: str, pieces: list[tuple[Gap, str]]) -> str:
-    """Put the written sentences into the draft: replace, add after, or add the ask before the sign-off."""
+# Myths whose sentences carry no position of their own: an apology or a plea not to reply (fear), a
+# "whatever you decide" (just-execute; the ask gap then asks for the decision). An independent-work
+# sentence *is* the person's position ("not really our problem, we've got our own roadmap"): cutting
+# it would leave a message that says nothing, so it is only ever rewritten.
+CUTTABLE = ("myth-fear", "myth-just-execute")
+MAX_CUT_SHARE = 0.5  # of the draft's words; a rewrite is a better version of the message, not a stub
+
+
+def may_cut(gap: Gap, text: str, cut_words: int) -> bool:
+    """Whether a myth sentence may simply be cut: it holds no fact and not the draft's only ask, and
+    with the sentences cut before it, it leaves at least half of the draft's words."""
+    return (gap.kind == "replace" and gap.code in CUTTABLE and gap.span is not None and not gap.require
+            and not facts(gap.span.quote)
+            and cut_words + len(gap.span.quote.split()) <= MAX_CUT_SHARE * len(text.split()))
+
+
+_EMPTY_LINE = re.compile(r"^[ \t]*(?:[-*•>]|\d+[.)])?[ \t]*$\n?", re.MULTILINE)
+
+
+def assemble(text: str, pieces: list[tuple[Gap, str | None]]) -> str:
+    """Put the written sentences into the draft: replace, add after, or add the ask before the sign-off.
+
+    A sentence of None cuts the gap's words (a replace gap only); an empty one leaves the draft as it was.
+    """
     edits: list[tuple[int, int, str]] = []
     for gap, sentence in pieces:
+        if sentence is None and gap.kind == "replace":
+            edits.append((gap.span.start, gap.span.end, ""))
+            continue
         if not sentence:
             continue
         if gap.kind == "replace":
@@ -162,6 +241,10 @@ def assemble(text: str, pieces: list[tuple[Gap, str]]) -> str:
     out = text
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + new + out[end:]
+    if any(new == "" for _, _, new in edits):  # a cut leaves doubled spaces or an empty bullet behind
+        out = re.sub(r"[ \t]{2,}", " ", out)
+        out = re.sub(r" +([,.;:!?])", r"\1", out)
+        out = _EMPTY_LINE.sub(lambda m: "" if m.group(0).strip() else m.group(0), out)
     return re.sub(r"\n{3,}", "\n\n", out).strip()
 
 

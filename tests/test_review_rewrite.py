@@ -168,3 +168,124 @@ def test_a_myth_sentence_that_held_the_ask_must_still_ask_once_rewritten():
     elsewhere = gaps(Analysis(text, myths=[Finding("myth-fear", "myth", "myth-fear", "", other)],
                               signals={"clear_ask": Signal(True, asking)}), SuperiorProfile())
     assert elsewhere[0].require == ()
+
+
+def test_every_sentence_the_myth_was_found_in_becomes_a_gap(analyzer):
+    analysis = analyzer.analyze("Whatever you think is best. I'll go along with anything you choose. "
+                                "Just tell me what to do with the Harbour order.")
+    assert [m.code for m in analysis.myths] == ["myth-just-execute"]
+    replaced = [g.span.quote for g in gaps(analysis, SuperiorProfile()) if g.kind == "replace"]
+    assert replaced == ["Whatever you think is best.", "I'll go along with anything you choose.",
+                        "Just tell me what to do with the Harbour order."]
+
+
+CUTTABLE = ("Hi Dana, the Harbour order slipped by 12%. Can you approve the backup supplier by Friday? "
+            "I'm so sorry to bother you with this, I know you're swamped and it's probably nothing.")
+
+
+def test_a_myth_sentence_no_try_could_mend_is_cut_when_it_holds_no_fact_or_ask(settings):
+    proposal = "I propose we switch to the backup supplier now."
+    still_afraid = "I'm sorry to bother you, it's probably nothing."
+    result, model = review(settings, [proposal, still_afraid], draft=CUTTABLE)
+    assert result.rewrite == ("Hi Dana, the Harbour order slipped by 12%. I propose we switch to the backup "
+                              "supplier now. Can you approve the backup supplier by Friday?")
+    assert result.check.passed and result.attempts == 1
+    # The fear sentence was written three times, the later tries sampled wider, then cut.
+    assert sum('The sentence: "I\'m so sorry' in str(call[-1].content) for call in model.calls) == 3
+
+
+def test_a_myth_sentence_with_a_fact_is_never_cut(settings):
+    still = "Whatever you think is best, I will go along with anything you choose, just tell me what to do."
+    result, _ = review(settings, [still])  # DRAFT's fear sentence names Dana
+    assert result.rewrite is None and "Dana" in result.analysis.text
+
+
+def test_a_cut_leaves_no_empty_bullet_or_doubled_space():
+    from coach.analysis import Span
+    from coach.review import Gap
+    from coach.rewriter import assemble
+
+    text = "Agenda:\n- Harbour order, 12% late\n- Sorry, probably nothing\n- Backup supplier: approve by Friday?"
+    start = text.index("Sorry")
+    cut = Gap("myth-fear", "replace", "", Span(start, start + len("Sorry, probably nothing"), "Sorry, probably nothing"))
+    assert assemble(text, [(cut, None)]) == "Agenda:\n- Harbour order, 12% late\n- Backup supplier: approve by Friday?"
+    inline = "The order is late. Sorry, probably nothing. Can you approve the backup?"
+    start = inline.index("Sorry")
+    cut = Gap("myth-fear", "replace", "", Span(start, start + len("Sorry, probably nothing."), "Sorry, probably nothing."))
+    assert assemble(inline, [(cut, None)]) == "The order is late. Can you approve the backup?"
+
+
+def test_a_rewrite_that_speaks_of_the_boss_instead_of_to_them_is_rejected(analyzer):
+    original = analyzer.analyze("Hi Bram, the CRM fields are live. Should we migrate the old tickets too? I think yes.")
+    narrated = check_rewrite(analyzer, original, "Hi Bram, the CRM fields are live. I recommend we migrate the old "
+                                                 "tickets too. Please provide your boss with your decision by Friday.")
+    assert not narrated.passed and any('"the boss"' in p for p in narrated.problems)
+    # A draft that itself speaks of someone's manager may keep doing so.
+    own = analyzer.analyze("Hi Bram, my manager at the client asked for the export. Can we ship it Friday?")
+    assert check_rewrite(analyzer, own, "Hi Bram, my manager at the client asked for the export. "
+                                        "Can we ship it Friday?").passed
+
+
+def test_only_a_fearful_or_deferring_sentence_is_cut_and_never_most_of_the_draft():
+    from coach.analysis import Span
+    from coach.review import Gap
+    from coach.rewriter import may_cut
+
+    text = "Saw the ask from sales for a demo. Not really our problem, we've got our own roadmap. Sorry again."
+    own_way = Gap("myth-independent-work", "replace", "", Span(35, 86, text[35:86]))
+    assert not may_cut(own_way, text, 0)
+    sorry = Gap("myth-fear", "replace", "", Span(87, len(text), "Sorry again."))
+    assert may_cut(sorry, text, 0)
+    assert not may_cut(sorry, text, cut_words=8)  # with 8 words cut already, over half would be gone
+    asking = Gap("myth-fear", "replace", "", Span(87, len(text), "Sorry again."), require=("clear_ask",))
+    assert not may_cut(asking, text, 0)
+
+
+@pytest.mark.parametrize("raw, opens, clean", [
+    ("Sure, here's the revised sentence: The Kirby quote came in 8% high.", False, "The Kirby quote came in 8% high."),
+    ('The new sentence: "Can you approve it by Friday?"', False, "Can you approve it by Friday?"),
+    ("Hi Chidi, could you check the pension rates by Friday?", False, "Could you check the pension rates by Friday?"),
+    ("Hi Chidi, the pension rates look off.", True, "Hi Chidi, the pension rates look off."),
+])
+def test_a_written_sentence_loses_labels_and_a_second_greeting(raw, opens, clean):
+    from coach.review import clean_sentence
+
+    assert clean_sentence(raw, opens_draft=opens) == clean
+
+
+@pytest.mark.parametrize("text, before", [
+    ("Hi Bram,\nThe CRM fields are live. Let me know.\nAnn\n", "Ann"),
+    ("Dear Ms Alvarez,\nThe survey is done.\nYours sincerely,\nG. Holt\n", "Yours sincerely"),
+    ("Hi Bram, the CRM fields are live.", None),
+])
+def test_an_added_ask_goes_before_the_signature(text, before):
+    from coach.review import ask_position
+
+    at = ask_position(text)
+    assert (text[at:].startswith(before) if before else at == len(text.rstrip()))
+
+
+def test_a_rewrite_with_a_myth_sentence_the_whole_draft_head_lets_pass_is_still_rejected(analyzer):
+    original = analyzer.analyze("Dear Ms Alvarez, the survey is done. Regarding which repairs to prioritise next "
+                                "year, I will await your instructions and do whatever you decide.")
+    text = ("Dear Ms Alvarez, the survey is done. Regarding which repairs to prioritise next year, I will await "
+            "your instructions and do whatever you decide. Could you tell me by Friday which repairs come first?")
+    check = check_rewrite(analyzer, original, text)
+    assert not check.passed and any("myth-just-execute" in p and "await your instructions" in p for p in check.problems)
+    # Asking for the decision after a recommendation is not the myth (docs/labels.md).
+    ok = check_rewrite(analyzer, original, "Dear Ms Alvarez, the survey is done. I recommend we fix the roofs first "
+                                           "next year; could you confirm that this week?")
+    assert ok.passed, ok.problems
+
+
+def test_an_added_sentence_that_narrates_the_task_or_copies_the_draft_is_rejected(settings):
+    draft = ("Hi Leila, the pilot with the three clinics wrapped up last week and no-shows dropped from 18% to 11%. "
+             "The question is whether to expand to all twelve clinics. I don't really have a strong opinion.")
+    narrated = "The writer proposes to expand to all twelve clinics."
+    copied = "The question is whether to expand to all twelve clinics, and I recommend we do."
+    for bad in (narrated, copied):
+        result, model = review(settings, [bad], draft=draft)
+        assert result.rewrite is None or bad not in result.rewrite
+    from coach.rewriter import copies_run
+
+    assert copies_run(draft, copied) and not copies_run(draft, "I recommend we expand to all twelve clinics in May.")
