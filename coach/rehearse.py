@@ -109,6 +109,18 @@ def stage_direction(state: TrackerState, boss: str) -> str:
             "in one or two short sentences.]")
 
 
+def press_direction(state: TrackerState, boss: str, why: str) -> str:
+    """The second try's direction, after a reply that failed its check: one question on an open concern."""
+    open_ = state.open_concerns()
+    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
+    return (f"[For {boss} only, not said aloud: your last reply {why}. Still on your mind: {pressing} "
+            f"So this time, {_FIRMER.get(why.split()[0], f'answer as {boss} would, in character')}, and do not "
+            "agree: ask them one short, pointed question about it, in your own words, and nothing else.]")
+
+
+_FIRMER = {"conceded": "hold your ground", "repeated": "say something new"}
+
+
 class Coach:
     """Plays the superior, tracks their concerns, hints, and scores the debrief for one rehearsal."""
 
@@ -218,12 +230,18 @@ class Coach:
         try:
             for attempt in (1, 2):
                 direction = stage_direction(state, self.boss)
-                if attempt == 2:
-                    firmer = {"conceded": "this time, do not agree", "repeated": "this time, say something new"}.get(
+                if attempt == 2 and not may_agree:
+                    # A question is the superior's natural way to press, and one the model rarely turns
+                    # into a concession; a freer "don't agree" was conceded again nearly every time.
+                    direction = press_direction(state, self.boss, checked.split(" (")[0])
+                elif attempt == 2:
+                    firmer = {"repeated": "this time, say something new"}.get(
                         checked.split()[0], f"this time, answer as {self.boss} would, in character")
                     direction = direction[:-1] + f" Your last reply {checked.split(' (')[0]}: {firmer}.]"
                 problem = ""
                 for sentence in self._sentences(self.messages(r, direction)):
+                    if attempt == 2 and normal(sentence) in {normal(s) for s in shown}:
+                        continue  # the second try starts over; what is on screen stays, said once
                     if out_of_character(sentence):
                         problem = "stepped out of character"
                     elif not may_agree and self.concession.concedes(sentence):
@@ -237,8 +255,6 @@ class Coach:
                 if not problem:
                     break
                 checked = f"{problem} (attempt {attempt})"
-                if shown:  # part of the reply is already on screen: end it by pressing on a concern
-                    break
             if problem:  # the last attempt failed its check too
                 line = AGREEING_LINE if may_agree else self._pushback(state, r)
                 shown.append(("" if not shown or shown[-1].endswith(" ") else " ") + line)

@@ -120,10 +120,19 @@ def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(
     c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
     reply = r.lines[-1]
     assert len(rt._model.calls) == 2  # written once more with a firmer direction, then replaced
-    assert "this time, do not agree" in rt._model.calls[1][-1].content
+    assert "do not agree: ask them one short, pointed question" in rt._model.calls[1][-1].content
     assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
     assert "replaced with the scenario's pushback line" in reply.checked
     assert store.get(r.id).lines[-1].text == reply.text
+
+
+def test_a_second_try_presses_with_a_question_after_what_is_already_on_screen(rt):
+    rt._model.replies = ["I see. Sure, I'll approve it.", "I see. And what would the committee need from me?"]
+    c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
+    reply = r.lines[-1]
+    assert reply.text == "I see. And what would the committee need from me?"  # "I see." said once, no concession
+    assert reply.checked == "conceded while concerns were open (attempt 1)"
+    assert "one short, pointed question" in rt._model.calls[1][-1].content
 
 
 @pytest.mark.parametrize("line, out", [
