@@ -49,6 +49,8 @@ CLOSING_LINES = (
     "We're out of time. Come back when you can tell me the ask in one sentence.",
 )
 
+RETRY_TEMPERATURE = 0.9  # the second try of a reply that failed its check
+
 # Said when the superior may agree but the model's reply failed its check twice.
 AGREEING_LINE = "All right, that works for me. Send me a short note of what we agreed, and go ahead."
 
@@ -184,14 +186,15 @@ class Coach:
             out[-1] = HumanMessage(f"{out[-1].content}\n\n{direction}")
         return out
 
-    def _sentences(self, messages: list[BaseMessage]) -> Iterator[str]:
+    def _sentences(self, messages: list[BaseMessage], temperature: float | None = None) -> Iterator[str]:
         """Stream the model's reply a sentence at a time (so each can be checked before it is shown).
 
         Bracketed text is dropped: small models imitate the bracketed direction they are given.
         """
         buffer = ""
         with model_errors():
-            for chunk in self.model.stream(messages):
+            model = self.model if temperature is None else self.model.bind(temperature=temperature)
+            for chunk in model.stream(messages):
                 buffer = _BRACKETED.sub(" ", buffer + str(chunk.content or ""))
                 spoken, held = (buffer.split("[", 1) + [""])[:2]  # an unclosed bracket waits for its end
                 parts = _SENTENCE_END.split(spoken)
@@ -209,7 +212,8 @@ class Coach:
         Each sentence is checked before it is shown. While the tracker's outcome is not "agreed", a
         sentence that concedes is never shown; nor, ever, one in which the model steps out of the role
         ("I'm sorry, but I can't help with that") or repeats an earlier line of the superior's. Such a
-        reply is written once more with a firmer direction; if that fails too, the superior presses on
+        reply is written once more, sampled wider, as one pointed question on an open concern (a sentence
+        said before is left out, not a reason to rewrite); if that fails too, the superior presses on
         an open concern with one of the scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
         """
         if r.ended:
@@ -239,19 +243,25 @@ class Coach:
                         checked.split()[0], f"this time, answer as {self.boss} would, in character")
                     direction = direction[:-1] + f" Your last reply {checked.split(' (')[0]}: {firmer}.]"
                 problem = ""
-                for sentence in self._sentences(self.messages(r, direction)):
-                    if attempt == 2 and normal(sentence) in {normal(s) for s in shown}:
-                        continue  # the second try starts over; what is on screen stays, said once
+                new = 0
+                # The second try samples wider: at the usual temperature the model copies the transcript.
+                for sentence in self._sentences(self.messages(r, direction),
+                                                None if attempt == 1 else RETRY_TEMPERATURE):
+                    if normal(sentence) in {normal(s) for s in shown} or self._repeats(r, sentence):
+                        # Said already (the model copies the transcript, and opens every reply with
+                        # "I understand your concern."): left out; the rest of the reply may be new.
+                        continue
                     if out_of_character(sentence):
                         problem = "stepped out of character"
                     elif not may_agree and self.concession.concedes(sentence):
                         problem = "conceded while concerns were open"
-                    elif self._repeats(r, sentence):
-                        problem = "repeated an earlier line"
                     if problem:
                         break
                     shown.append(sentence)
+                    new += 1
                     yield sentence
+                if not problem and not new:
+                    problem = "repeated an earlier line"
                 if not problem:
                     break
                 checked = f"{problem} (attempt {attempt})"
@@ -270,15 +280,14 @@ class Coach:
 
     @staticmethod
     def _repeats(r: Rehearsal, sentence: str) -> bool:
-        """A sentence of five words or more that the superior has already said, as Ask's shape guard
-        judges a repeat (coach/shape.py): the default model said "I understand. I will look into it."
-        nine turns in a row. Short ones ("I see.") may come back."""
+        """A sentence the superior has already said: word for word, or, for one of five words or more,
+        nearly, as Ask's shape guard judges a repeat (coach/shape.py). The default model said "I
+        understand. I will look into it." nine turns in a row."""
         line = normal(sentence)
-        if len(line.split()) < 5:
-            return False
         said = [normal(part) for earlier in r.lines if earlier.role == "superior"
                 for part in _SENTENCE_END.split(earlier.text)]
-        return repeats(line, [s for s in said if s])
+        said = [s for s in said if s]
+        return line in said or (len(line.split()) >= 5 and repeats(line, said))
 
     def _pushback(self, state: TrackerState, r: Rehearsal) -> str:
         """One of the scenario's own lines pressing on an open concern (required ones first), one not
