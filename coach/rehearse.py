@@ -28,37 +28,9 @@ from coach.rehearsals import DIFFICULTIES, Line, Rehearsal, Rehearsals, check_tu
 from coach.scenarios import Scenario, load_scenarios  # noqa: F401  (re-exported for callers)
 from coach.scoring import STRATEGIES, TurnEvidence, scorecard
 from coach.shape import normal, repeats
+from coach.superior import (AGREEING_LINE, BRACKETED, CLOSING_LINES, RETRY_TEMPERATURE, SENTENCE_END,  # noqa: F401
+                             out_of_character, press_direction, stage_direction, to_superior)
 from coach.tracker import ConcernTracker, TrackerState
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-_BRACKETED = re.compile(r"\[[^\]]*\]")
-# An assistant's refusal or self-description, never a superior's line. The default model answered
-# nine turns in a row with "I'm sorry, but I can't help with that." when told to close the meeting.
-_OUT_OF_CHARACTER = re.compile(
-    r"\b(?:I\s*(?:'m|am)\s+(?:sorry|afraid),?\s+(?:but\s+)?I\s+(?:can(?:no|')t|am\s+unable\s+to|'m\s+unable\s+to)"
-    r"\s+(?:help|assist)|I\s+can(?:no|')t\s+(?:help|assist)\s+(?:you\s+)?with\s+(?:that|this)"
-    r"|as\s+an\s+AI\b(?![-\w])|I\s*(?:'m|am)\s+(?:just\s+|only\s+)?an?\s+(?:AI|language\s+model|virtual\s+assistant)"
-    r"|an\s+AI\s+(?:language\s+model|assistant)|(?:this|a|the)\s+role-?play\b|role-?play(?:ing)?\s+(?:this|that)\b"
-    r"|out\s+of\s+(?:the\s+)?role)",
-    re.IGNORECASE)
-# What a busy superior says once the tracker has closed the meeting (no model call: the decision and
-# its words are the code's, and the lesson is in them).
-CLOSING_LINES = (
-    "Sorry, I have to jump on my next call. Next time, start with what you need from me.",
-    "I really have to go now. Send me two lines: the problem and what you want me to decide.",
-    "We're out of time. Come back when you can tell me the ask in one sentence.",
-)
-
-RETRY_TEMPERATURE = 0.9  # the second try of a reply that failed its check
-
-# Said when the superior may agree but the model's reply failed its check twice.
-AGREEING_LINE = "All right, that works for me. Send me a short note of what we agreed, and go ahead."
-
-
-def out_of_character(sentence: str) -> bool:
-    """Whether a line of the superior's is an assistant stepping out of the role."""
-    return bool(_OUT_OF_CHARACTER.search(sentence.replace("\u2019", "'")))
-
 
 # ---- the coach ----------------------------------------------------------------------------------
 
@@ -70,57 +42,6 @@ class Hint:
     aim: str
     line: str = ""
     note: str = ""  # when no line passed its check
-
-
-_PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|"
-                      r"you're|you've|you'd|you'll|yourself|yours|your|you)\b", re.IGNORECASE)
-_SWAP = {"they're": "you're", "they've": "you've", "they'd": "you'd", "they'll": "you'll", "themselves": "yourself",
-         "themself": "yourself", "theirs": "yours", "their": "your", "them": "you", "they": "you",
-         "you're": "they're", "you've": "they've", "you'd": "they'd", "you'll": "they'll", "yourself": "themselves",
-         "yours": "theirs", "your": "their"}
-# "you" becomes "they" where it starts a clause, else "them" ("want you to" -> "want them to").
-_CLAUSE_START = re.compile(r"(?:^|[.,;:!?(]|\b(?:that|if|when|whether|because|and|but|so|or|unless|until|before|"
-                           r"after|while|why|how|what|once|since|though|although))\s*$", re.IGNORECASE)
-
-
-def to_superior(text: str) -> str:
-    """A concern as the superior holds it: scenarios describe the boss as "they" and the person as
-    "you" ("They rate your work but..."); the model playing the boss is told "You rate their work
-    but...", with both swapped. Told in the third person, the default model spoke of itself as "they";
-    told "you" for the person, it took the person's part ("they will want you to propose")."""
-    def swap(m: re.Match) -> str:
-        said = m.group(0)
-        if said.lower() == "you":
-            word = "they" if _CLAUSE_START.search(text[: m.start()]) else "them"
-        else:
-            word = _SWAP[said.lower()]
-        return word[0].upper() + word[1:] if said[0].isupper() else word
-
-    return _PRONOUN.sub(swap, text)
-
-
-def stage_direction(state: TrackerState, boss: str) -> str:
-    """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix)."""
-    if state.outcome == "agreed":
-        return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
-                "You can agree to their proposal and name the next step.]")
-    open_ = state.open_concerns()
-    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
-    return (f"[For {boss} only, not said aloud: still on your mind: {pressing} "
-            "Do not agree, approve or promise to look into it yet. Press on this in your own words, "
-            "in one or two short sentences.]")
-
-
-def press_direction(state: TrackerState, boss: str, why: str) -> str:
-    """The second try's direction, after a reply that failed its check: one question on an open concern."""
-    open_ = state.open_concerns()
-    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
-    return (f"[For {boss} only, not said aloud: your last reply {why}. Still on your mind: {pressing} "
-            f"So this time, {_FIRMER.get(why.split()[0], f'answer as {boss} would, in character')}, and do not "
-            "agree: ask them one short, pointed question about it, in your own words, and nothing else.]")
-
-
-_FIRMER = {"conceded": "hold your ground", "repeated": "say something new"}
 
 
 class Coach:
@@ -195,9 +116,9 @@ class Coach:
         with model_errors():
             model = self.model if temperature is None else self.model.bind(temperature=temperature)
             for chunk in model.stream(messages):
-                buffer = _BRACKETED.sub(" ", buffer + str(chunk.content or ""))
+                buffer = BRACKETED.sub(" ", buffer + str(chunk.content or ""))
                 spoken, held = (buffer.split("[", 1) + [""])[:2]  # an unclosed bracket waits for its end
-                parts = _SENTENCE_END.split(spoken)
+                parts = SENTENCE_END.split(spoken)
                 for done in parts[:-1]:
                     if done.strip():
                         yield done.strip() + " "
@@ -285,7 +206,7 @@ class Coach:
         understand. I will look into it." nine turns in a row."""
         line = normal(sentence)
         said = [normal(part) for earlier in r.lines if earlier.role == "superior"
-                for part in _SENTENCE_END.split(earlier.text)]
+                for part in SENTENCE_END.split(earlier.text)]
         said = [s for s in said if s]
         return line in said or (len(line.split()) >= 5 and repeats(line, said))
 
@@ -330,7 +251,7 @@ class Coach:
         if len(line.split()) < 4:
             return ["it was empty or too short"]
         problems = []
-        for j in self.detector.judge([s for s in _SENTENCE_END.split(line) if s.strip()]):
+        for j in self.detector.judge([s for s in SENTENCE_END.split(line) if s.strip()]):
             problems += [f"it falls into {m}" for m in MYTHS if j.has(m)]
         if re.search(r"\b(?:your (?:boss|superior|manager)|tell (?:them|him|her)|you (?:should|could|might))\b",
                      line, re.IGNORECASE):
@@ -340,7 +261,7 @@ class Coach:
     def evidence(self, r: Rehearsal) -> list[TurnEvidence]:
         out = []
         for n, text in enumerate(r.user_turns(), 1):
-            parts = [p for p in _SENTENCE_END.split(text.strip()) if p.strip()] or [text]
+            parts = [p for p in SENTENCE_END.split(text.strip()) if p.strip()] or [text]
             out.append(TurnEvidence(n, text, self.detector.judge(parts)))
         return out
 
@@ -412,7 +333,7 @@ def improvement_targets(card: dict, turns: int) -> list[dict]:
 def _clean_hint(raw: str) -> str:
     line = raw.strip().strip('"“”').strip()
     line = re.sub(r"^(?:try|you could say|say|hint)\s*:\s*", "", line, flags=re.IGNORECASE).strip('"“” ')
-    parts = [p for p in _SENTENCE_END.split(line) if p.strip()]
+    parts = [p for p in SENTENCE_END.split(line) if p.strip()]
     return " ".join(parts[:2])
 
 
