@@ -30,6 +30,13 @@ def finding_lines(review: dict) -> list[str]:
     return out
 
 
+# What the check on a rewrite does and does not vouch for: the detector finds no pitfall the instant
+# analysis knows, the facts are kept; whether it reads well is the person's call (README: the default
+# model's rewrites that pass are often still clumsy).
+CHECKED = "checked: the instant analysis finds no pitfall in it, it asks clearly, it keeps every number, date and name"
+READ_IT = "The check cannot tell whether it reads well: read it before you send it"
+
+
 def review_markdown(review: dict) -> str:
     """A whole review as Markdown: verdict, what works, findings, then the checked rewrite or why none."""
     parts = [f"**{review['verdict']}**"]
@@ -39,7 +46,7 @@ def review_markdown(review: dict) -> str:
     lines = finding_lines(review)
     parts.append("\n".join(f"- {line}" for line in lines) if lines else "No pitfalls found.")
     if review.get("rewrite"):
-        parts.append("**A better version** (checked: no pitfall, the ask, every fact kept)\n\n"
+        parts.append(f"**The coach's version** ({CHECKED}. {READ_IT})\n\n"
                      + "\n".join(f"> {line}" for line in review["rewrite"].splitlines()))
     elif review.get("note"):
         parts.append(f"_{review['note']}_")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from coach.ask import Turn, check_question, saved_stream
 from coach.errors import CoachError
-from coach.present import diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
+from coach.present import CHECKED, READ_IT, diff_html, finding_lines, highlighted_html, hint_markdown, safe_markdown
 from coach.review import Review
 from coach.rewriter import Restart
 from coach.store import Hit
@@ -121,14 +121,13 @@ def stream_rewrite(rewriter, review: Review, goal: str = "") -> Review:
 def show_rewrite(review: dict, wide: bool = True) -> None:
     """The checked rewrite beside a word diff, with a copy button; or plainly why there is none."""
     if review.get("rewrite"):
-        st.markdown("#### A better version")
+        st.markdown("#### The coach's version")
         before, after = st.columns(2) if wide else (st.container(), st.container())
         with before:
             st.caption("Changes")
             st.html(diff_html(review["text"], review["rewrite"]))
         with after:
-            st.caption("Checked: no pitfall, a clear ask, every number, date and name kept. Copy it with the "
-                       "button at the top right.")
+            st.caption(f"{CHECKED[0].upper()}{CHECKED[1:]}. {READ_IT}; copy it with the button at the top right.")
             st.code(review["rewrite"], language=None, wrap_lines=True)
     elif review.get("note"):
         st.info(review["note"], icon=":material/info:")
