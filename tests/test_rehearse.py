@@ -126,6 +126,21 @@ def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(
     assert store.get(r.id).lines[-1].text == reply.text
 
 
+@pytest.mark.parametrize("short, long", [
+    ("I'll look into it further.", "I will look into it further."),
+    ("Fine, I won't block it.", "Fine, I will not block it."),
+    ("We can't approve that before the committee meets.", "We cannot approve that before the committee meets."),
+])
+def test_a_line_is_judged_the_same_with_or_without_contractions(embeddings, short, long):
+    from coach.concession import ConcessionClassifier
+
+    classifier = ConcessionClassifier(embeddings)
+    p_short, p_long = classifier.probabilities([short, long])
+    assert p_short == pytest.approx(p_long, abs=1e-6)
+    # A promise to look into it is a concession: the sceptical boss of the issue said just that.
+    assert classifier.concedes("I will look into it further.")
+
+
 def test_a_second_try_presses_with_a_question_after_what_is_already_on_screen(rt):
     rt._model.replies = ["I see. Sure, I'll approve it.", "I see. And what would the committee need from me?"]
     c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
@@ -416,3 +431,13 @@ def test_the_rubric_on_the_blind_calibration_set_holds_its_measured_figures(rt):
     assert f["spearman"] >= 0.847 and f["good_failing"] == []  # 0.848 measured
     assert f["means"]["good"] >= 4.06 and f["means"]["poor"] <= 1.82
     assert set(f["poor_failing"]) <= {"rb-05", "rb-17"}
+
+
+def test_the_shipped_concession_check_holds_its_measured_figures_on_the_blind_lines(embeddings):
+    """Floors at the figures measured (stop 24, after contractions were written out: no longer a
+    first run): a concession is never missed, and at most 16 of 70 firm lines are taken for one."""
+    from coach.concession import ConcessionClassifier
+    from coach.evaluate import evaluate_concession
+
+    figures = evaluate_concession(ConcessionClassifier(embeddings))
+    assert figures["lines"] == 140 and figures["fn"] == 0 and figures["fp"] <= 16
