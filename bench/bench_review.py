@@ -1,6 +1,6 @@
 """Benchmark Review's checked rewrite with the configured model (the default one unless COACH_MODEL is set).
 
-    .venv/bin/python bench/bench_review.py [--set blind|labelled|heldout] [--approach gaps|free] [--limit N]
+    .venv/bin/python bench/bench_review.py [--set blind|labelled|heldout] [--approach gaps|free] [--skip N] [--limit N]
 
 For every draft of the set that falls into a myth: the instant analysis, then the rewrite and its
 check. Prints the share of rewrites that passed the check (first or second attempt), the share of
@@ -32,8 +32,10 @@ def main() -> None:
     parser.add_argument("--set", default="blind", choices=list(REVIEW_SETS))
     parser.add_argument("--approach", default="gaps", choices=["gaps", "free"])
     parser.add_argument("--limit", type=int, default=0, help="only the first N myth drafts")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N myth drafts (used before)")
     args = parser.parse_args()
     drafts = [d for d in yaml.safe_load(REVIEW_SETS[args.set].read_text()) if d.get("myths")]
+    drafts = drafts[args.skip:]
     if args.limit:
         drafts = drafts[: args.limit]
     settings = Settings(COACH_DATA_DIR=Path(tempfile.mkdtemp(prefix="upward-bench-")))
@@ -63,7 +65,7 @@ def main() -> None:
     facts = sum(r["facts"] for r in passed)
     firsts = [r["first_s"] for r in attempted if r["first_s"] is not None]
     summary = {
-        "set": args.set, "approach": args.approach, "myth_drafts": len(rows),
+        "set": args.set, "skip": args.skip, "approach": args.approach, "myth_drafts": len(rows),
         "rewritten": len(attempted), "passed": len(passed),
         "pass_rate": round(len(passed) / max(len(attempted), 1), 3),
         "passed_first_time": sum(r["attempts"] == 1 for r in passed),

@@ -44,6 +44,14 @@ class Hint:
     note: str = ""  # when no line passed its check
 
 
+def said_before(sentence: str, earlier: list[str]) -> bool:
+    """Whether a sentence says again one of the earlier ones: word for word, or, for one of five words
+    or more, nearly, as Ask's shape guard judges a repeat (coach/shape.py)."""
+    line = normal(sentence)
+    said = [s for s in map(normal, earlier) if s]
+    return line in said or (len(line.split()) >= 5 and repeats(line, said))
+
+
 class Coach:
     """Plays the superior, tracks their concerns, hints, and scores the debrief for one rehearsal."""
 
@@ -168,7 +176,7 @@ class Coach:
                 # The second try samples wider: at the usual temperature the model copies the transcript.
                 for sentence in self._sentences(self.messages(r, direction),
                                                 None if attempt == 1 else RETRY_TEMPERATURE):
-                    if normal(sentence) in {normal(s) for s in shown} or self._repeats(r, sentence):
+                    if said_before(sentence, shown) or self._repeats(r, sentence):
                         # Said already (the model copies the transcript, and opens every reply with
                         # "I understand your concern."): left out; the rest of the reply may be new.
                         continue
@@ -204,11 +212,8 @@ class Coach:
         """A sentence the superior has already said: word for word, or, for one of five words or more,
         nearly, as Ask's shape guard judges a repeat (coach/shape.py). The default model said "I
         understand. I will look into it." nine turns in a row."""
-        line = normal(sentence)
-        said = [normal(part) for earlier in r.lines if earlier.role == "superior"
-                for part in SENTENCE_END.split(earlier.text)]
-        said = [s for s in said if s]
-        return line in said or (len(line.split()) >= 5 and repeats(line, said))
+        return said_before(sentence, [part for earlier in r.lines if earlier.role == "superior"
+                                      for part in SENTENCE_END.split(earlier.text)])
 
     def _pushback(self, state: TrackerState, r: Rehearsal) -> str:
         """One of the scenario's own lines pressing on an open concern (required ones first), one not

@@ -87,15 +87,16 @@ def keeps_words(quote: str, text: str) -> bool:
 
 
 _ECHO = re.compile(r"^(?:(?:sure|certainly|okay|ok|of course)\s*[,!.]?\s*)?(?:here(?:'s| is) (?:the|a|my|your) "
-                   r"[^:\n]{0,60}:|(?:the (?:new |revised |rewritten )?sentence|new sentence|rewrite|answer)\s*:)\s*",
+                   r"(?:[\w-]+ ){0,3}?(?:sentence|rewrite|version|revision|message|line)\b[^:\n]{0,40}:|"
+                   r"(?:the (?:new |revised |rewritten )?sentence|new sentence|rewrite|answer)\s*:)\s*",
                    re.IGNORECASE)
-_GREETING = re.compile(r"^(?:hi|hey|hello|dear)\b[^,.!?\n]{0,40}[,!]\s*", re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hey|hello|dear)(?=[\s,!])[^,.!?\n]{0,40}[,!]\s*", re.IGNORECASE)
 
 
 def clean_sentence(raw: str, opens_draft: bool = False) -> str:
     """The model's sentence without an echoed label ("Sure, here's the revised sentence:"), wrapping
     quotes, or, unless it opens the draft, a greeting of its own ("Hi Chidi, what…")."""
-    text = _ECHO.sub("", raw.strip()).strip().strip('"“”').strip()
+    text = _ECHO.sub("", raw.replace("\u2019", "'").strip()).strip().strip('"“”').strip()
     if not opens_draft and (bare := _GREETING.sub("", text)) and bare != text:
         text = bare[0].upper() + bare[1:]
     return text
@@ -217,7 +218,8 @@ def gaps(analysis: Analysis, profile: SuperiorProfile, goal: str = "") -> list[G
     # The finding points at the likeliest sentence of each myth the draft falls into; every other
     # sentence the detector reads as a myth must go too, or the rewrite fails its check.
     targets = [(f.code, f.span) for f in analysis.myths if f.span]
-    targets += [(m, s) for s, j in analysis.sentences for m in MYTH_NAMES if j.has(m)]
+    recommends = analysis.has("options_or_recommendation")
+    targets += [(m, s) for s, j in analysis.sentences for m in sentence_myths(j, recommends)]
     for code, span in targets:
         if span in replaced:
             continue
@@ -252,17 +254,19 @@ def _sentence_at(analysis: Analysis, span: Span) -> Span:
 _CLOSING = re.compile(r"^\s*(?:thanks|thank you|many thanks|best|cheers|regards|kind regards|best wishes|"
                       r"yours(?: sincerely| faithfully| truly)?|sincerely|br|talk soon|sent from)\b[^\n]{0,40}$",
                       re.IGNORECASE | re.MULTILINE)
-# A last line that is only a name or initials ("Ann", "G. Holt"): the signature.
-_NAME_LINE = re.compile(r"\n[ \t]*(?:[A-Z][\w'-]*\.?[ \t]*){1,3}\s*$")
+# A last line that is only a name or initials ("Ann", "G. Holt") in a message that opens with a
+# greeting: the signature. (Not "FYI", nor the last item of an agenda.)
+_NAME_LINE = re.compile(r"\n[ \t]*(?:[A-Z](?:[a-z][\w'-]*|\.)[ \t]*){1,3}\s*$")
+_OPENS_WITH_GREETING = re.compile(r"^\s*(?:hi|hey|hello|dear|morning|good morning)\b", re.IGNORECASE)
 
 
 def ask_position(text: str) -> int:
-    """Where an added ask goes: before the sign-off or a bare signature line, else at the end."""
-    m = _CLOSING.search(text)
-    if m:
-        return m.start()
+    """Where an added ask goes: before the sign-off or a signature line, else at the end."""
     body = text.rstrip()
-    if "\n" in body and (name := _NAME_LINE.search(body)):
+    closings = [m for m in _CLOSING.finditer(body) if m.start() > 0 and body[m.start() - 1] == "\n"]
+    if closings:  # the last one: "Thanks for the quick turnaround…" on the first line is not a sign-off
+        return closings[-1].start()
+    if "\n" in body and _OPENS_WITH_GREETING.match(body) and (name := _NAME_LINE.search(body)):
         return name.start() + 1
     return len(body)
 

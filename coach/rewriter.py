@@ -120,7 +120,8 @@ class Rewriter:
         self.cuts = cut_words = 0
         self.unmet = []
         recommends = False  # whether a sentence written so far gives a recommendation
-        for gap in gaps(analysis, self.profile, goal):
+        all_gaps = gaps(analysis, self.profile, goal)
+        for gap in all_gaps:
             bad: list[str] = []
             for try_ in range(SENTENCE_TRIES):
                 sentence = ""
@@ -132,7 +133,7 @@ class Rewriter:
                 bad = self._check_sentence(analysis, gap, sentence, recommends)
                 if not bad:
                     break
-            if bad and may_cut(gap, analysis.text, cut_words):
+            if bad and may_cut(gap, analysis, cut_words, all_gaps):
                 sentence = None
                 self.cuts += 1
                 cut_words += len(gap.span.quote.split())
@@ -207,12 +208,22 @@ CUTTABLE = ("myth-fear", "myth-just-execute")
 MAX_CUT_SHARE = 0.5  # of the draft's words; a rewrite is a better version of the message, not a stub
 
 
-def may_cut(gap: Gap, text: str, cut_words: int) -> bool:
-    """Whether a myth sentence may simply be cut: it holds no fact and not the draft's only ask, and
-    with the sentences cut before it, it leaves at least half of the draft's words."""
-    return (gap.kind == "replace" and gap.code in CUTTABLE and gap.span is not None and not gap.require
-            and not facts(gap.span.quote)
-            and cut_words + len(gap.span.quote.split()) <= MAX_CUT_SHARE * len(text.split()))
+# What a sentence carries that the message needs, whatever myth it also falls into.
+_CARRIES = ("raises_problem", "owns_problem", "blame", "clear_ask", "options_or_recommendation")
+
+
+def may_cut(gap: Gap, analysis: Analysis, cut_words: int, all_gaps: list[Gap] = ()) -> bool:
+    """Whether a myth sentence may simply be cut: it holds no fact, does not raise or own the problem
+    or ask, no other gap builds on it, and with the sentences cut before it, at least half of the
+    draft's words are left. "Sorry, the build is broken again, probably nothing." raises the problem:
+    it is rewritten or the rewrite fails, never cut."""
+    if not (gap.kind == "replace" and gap.code in CUTTABLE and gap.span is not None and not gap.require):
+        return False
+    judged = next((j for s, j in analysis.sentences if s == gap.span), None)
+    return (not facts(gap.span.quote)
+            and not (judged and any(judged.has(label) for label in _CARRIES))
+            and not any(other is not gap and other.span == gap.span for other in all_gaps)
+            and cut_words + len(gap.span.quote.split()) <= MAX_CUT_SHARE * len(analysis.text.split()))
 
 
 _EMPTY_LINE = re.compile(r"^[ \t]*(?:[-*•>]|\d+[.)])?[ \t]*$\n?", re.MULTILINE)
@@ -240,12 +251,20 @@ def assemble(text: str, pieces: list[tuple[Gap, str | None]]) -> str:
                           + ("\n\n" if at < len(text.rstrip()) else "")))
     out = text
     for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        out = out[:start] + new + out[end:]
-    if any(new == "" for _, _, new in edits):  # a cut leaves doubled spaces or an empty bullet behind
-        out = re.sub(r"[ \t]{2,}", " ", out)
-        out = re.sub(r" +([,.;:!?])", r"\1", out)
-        out = _EMPTY_LINE.sub(lambda m: "" if m.group(0).strip() else m.group(0), out)
+        out = _cut(out, start, end) if new == "" else out[:start] + new + out[end:]
     return re.sub(r"\n{3,}", "\n\n", out).strip()
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    """Remove text[start:end] and tidy only where it was: one space between the words either side,
+    none before a newline or punctuation, and a bullet line left empty goes."""
+    left, right = text[:start].rstrip(" \t"), text[end:].lstrip(" \t")
+    if left and not left.endswith("\n") and right and not right.startswith("\n") and right[0] not in ",.;:!?":
+        left += " "
+    line_start = left.rfind("\n") + 1
+    if _EMPTY_LINE.fullmatch(left[line_start:] + right.split("\n", 1)[0]):  # the whole line was the cut sentence
+        left, right = left[:line_start], right.split("\n", 1)[1] if "\n" in right else ""
+    return left + right
 
 
 def _free_task(analysis: Analysis, goal: str, problems: list[str]) -> str:

@@ -16,6 +16,7 @@ class RecordingChatModel(BaseChatModel):
 
     replies: list[str] = Field(default_factory=lambda: ["Raise it early, with a proposed fix. [1]"])
     calls: list[list[BaseMessage]] = Field(default_factory=list)
+    temperatures: list[Any] = Field(default_factory=list)  # the temperature bound for each call, None if none
     fail_with: Any = None  # an exception to raise instead of answering
 
     @property
@@ -30,8 +31,10 @@ class RecordingChatModel(BaseChatModel):
         return self.replies[index]
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.temperatures.append(kwargs.get("temperature"))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self._next(messages)))])
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        self.temperatures.append(kwargs.get("temperature"))
         for token in re.findall(r"\S+\s*", self._next(messages)):
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))

@@ -148,6 +148,14 @@ def test_a_second_try_presses_with_a_question_after_what_is_already_on_screen(rt
     assert reply.text == "I see. And what would the committee need from me?"  # "I see." said once, no concession
     assert reply.checked == "conceded while concerns were open (attempt 1)"
     assert "one short, pointed question" in rt._model.calls[1][-1].content
+    assert rt._model.temperatures == [None, 0.9]  # the second try samples wider
+
+
+def test_a_second_try_does_not_say_again_what_is_on_screen_in_other_words(rt):
+    rt._model.replies = ["I understand your concern about the budget. Sure, I'll approve it.",
+                         "I understand your concerns about the budget. What would the committee need from me?"]
+    c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
+    assert r.lines[-1].text == "I understand your concern about the budget. What would the committee need from me?"
 
 
 @pytest.mark.parametrize("line, out", [

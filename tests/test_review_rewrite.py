@@ -191,13 +191,8 @@ def test_a_myth_sentence_no_try_could_mend_is_cut_when_it_holds_no_fact_or_ask(s
                               "supplier now. Can you approve the backup supplier by Friday?")
     assert result.check.passed and result.attempts == 1
     # The fear sentence was written three times, the later tries sampled wider, then cut.
-    assert sum('The sentence: "I\'m so sorry' in str(call[-1].content) for call in model.calls) == 3
-
-
-def test_a_myth_sentence_with_a_fact_is_never_cut(settings):
-    still = "Whatever you think is best, I will go along with anything you choose, just tell me what to do."
-    result, _ = review(settings, [still])  # DRAFT's fear sentence names Dana
-    assert result.rewrite is None and "Dana" in result.analysis.text
+    tries = [i for i, call in enumerate(model.calls) if 'The sentence: "I\'m so sorry' in str(call[-1].content)]
+    assert [model.temperatures[i] for i in tries] == [None, 0.8, 0.8]
 
 
 def test_a_cut_leaves_no_empty_bullet_or_doubled_space():
@@ -209,6 +204,10 @@ def test_a_cut_leaves_no_empty_bullet_or_doubled_space():
     start = text.index("Sorry")
     cut = Gap("myth-fear", "replace", "", Span(start, start + len("Sorry, probably nothing"), "Sorry, probably nothing"))
     assert assemble(text, [(cut, None)]) == "Agenda:\n- Harbour order, 12% late\n- Backup supplier: approve by Friday?"
+    nested = "Agenda:\n- Budget\n    - Q3 numbers :)\n- Sorry, probably nothing\n- Vendor"
+    start = nested.index("Sorry")
+    cut = Gap("myth-fear", "replace", "", Span(start, start + len("Sorry, probably nothing"), "Sorry, probably nothing"))
+    assert assemble(nested, [(cut, None)]) == "Agenda:\n- Budget\n    - Q3 numbers :)\n- Vendor"  # the rest untouched
     inline = "The order is late. Sorry, probably nothing. Can you approve the backup?"
     start = inline.index("Sorry")
     cut = Gap("myth-fear", "replace", "", Span(start, start + len("Sorry, probably nothing."), "Sorry, probably nothing."))
@@ -226,19 +225,35 @@ def test_a_rewrite_that_speaks_of_the_boss_instead_of_to_them_is_rejected(analyz
                                         "Can we ship it Friday?").passed
 
 
-def test_only_a_fearful_or_deferring_sentence_is_cut_and_never_most_of_the_draft():
-    from coach.analysis import Span
+def test_only_a_filler_sentence_is_cut_and_never_most_of_the_draft():
+    from coach.analysis import Analysis, Span
+    from coach.detector import SentenceJudgment
     from coach.review import Gap
     from coach.rewriter import may_cut
 
     text = "Saw the ask from sales for a demo. Not really our problem, we've got our own roadmap. Sorry again."
-    own_way = Gap("myth-independent-work", "replace", "", Span(35, 86, text[35:86]))
-    assert not may_cut(own_way, text, 0)
-    sorry = Gap("myth-fear", "replace", "", Span(87, len(text), "Sorry again."))
-    assert may_cut(sorry, text, 0)
-    assert not may_cut(sorry, text, cut_words=8)  # with 8 words cut already, over half would be gone
-    asking = Gap("myth-fear", "replace", "", Span(87, len(text), "Sorry again."), require=("clear_ask",))
-    assert not may_cut(asking, text, 0)
+    own, sorry = Span(35, 86, text[35:86]), Span(87, len(text), "Sorry again.")
+    judged = {own: {"myth-independent-work"}, sorry: {"myth-fear"}}
+    analysis = Analysis(text, sentences=[(s, SentenceJudgment(s.quote, {}, frozenset(labels)))
+                                         for s, labels in judged.items()])
+    assert not may_cut(Gap("myth-independent-work", "replace", "", own), analysis, 0)  # the person's position
+    apology = Gap("myth-fear", "replace", "", sorry)
+    assert may_cut(apology, analysis, 0)
+    assert not may_cut(apology, analysis, cut_words=8)  # with 8 words cut already, over half would be gone
+    assert not may_cut(Gap("myth-fear", "replace", "", sorry, require=("clear_ask",)), analysis, 0)
+    # Another gap builds on it (a proposal after it): it stays to be rewritten.
+    assert not may_cut(apology, analysis, 0, [apology, Gap("problem-without-options", "after", "", sorry)])
+    dana = Span(0, 14, "Sorry, Dana...")
+    assert not may_cut(Gap("myth-fear", "replace", "", dana), analysis, 0)  # holds a name
+
+
+def test_a_fearful_sentence_that_raises_the_problem_is_never_cut(analyzer):
+    from coach.rewriter import may_cut
+
+    analysis = analyzer.analyze("The release went fine this morning. Sorry to bother you, the build is broken "
+                                "again, it's probably nothing, don't worry about it. See you at standup.")
+    raising = [g for g in gaps(analysis, SuperiorProfile()) if g.kind == "replace" and "broken" in g.span.quote]
+    assert raising and not any(may_cut(g, analysis, 0) for g in raising)
 
 
 @pytest.mark.parametrize("raw, opens, clean", [
@@ -246,6 +261,9 @@ def test_only_a_fearful_or_deferring_sentence_is_cut_and_never_most_of_the_draft
     ('The new sentence: "Can you approve it by Friday?"', False, "Can you approve it by Friday?"),
     ("Hi Chidi, could you check the pension rates by Friday?", False, "Could you check the pension rates by Friday?"),
     ("Hi Chidi, the pension rates look off.", True, "Hi Chidi, the pension rates look off."),
+    ("Sure, here\u2019s the revised sentence: Can you approve it by Friday?", False, "Can you approve it by Friday?"),
+    ("Here's the update: the Harbour order slipped by 12%.", False, "Here's the update: the Harbour order slipped by 12%."),
+    ("Hi-res renders for Kirby are late, by two days.", False, "Hi-res renders for Kirby are late, by two days."),
 ])
 def test_a_written_sentence_loses_labels_and_a_second_greeting(raw, opens, clean):
     from coach.review import clean_sentence
@@ -257,6 +275,9 @@ def test_a_written_sentence_loses_labels_and_a_second_greeting(raw, opens, clean
     ("Hi Bram,\nThe CRM fields are live. Let me know.\nAnn\n", "Ann"),
     ("Dear Ms Alvarez,\nThe survey is done.\nYours sincerely,\nG. Holt\n", "Yours sincerely"),
     ("Hi Bram, the CRM fields are live.", None),
+    ("Hi Bram,\nThe migration is scheduled for Friday.\nFYI", None),  # not a signature
+    ("Agenda\n- Budget\nHiring Plan", None),  # no greeting: the last item, not a name
+    ("Thanks for the quick turnaround, Bram.\nThe CRM fields are live.\nThanks,\nAnn", "Thanks,"),
 ])
 def test_an_added_ask_goes_before_the_signature(text, before):
     from coach.review import ask_position
@@ -278,14 +299,26 @@ def test_a_rewrite_with_a_myth_sentence_the_whole_draft_head_lets_pass_is_still_
     assert ok.passed, ok.problems
 
 
-def test_an_added_sentence_that_narrates_the_task_or_copies_the_draft_is_rejected(settings):
+def test_a_sentence_that_narrates_the_task_or_copies_the_draft_is_rejected(analyzer):
+    from pathlib import Path
+
+    from coach.prompts import load_prompt
+    from coach.review import Gap
+    from coach.rewriter import Rewriter, copies_run
+
     draft = ("Hi Leila, the pilot with the three clinics wrapped up last week and no-shows dropped from 18% to 11%. "
              "The question is whether to expand to all twelve clinics. I don't really have a strong opinion.")
-    narrated = "The writer proposes to expand to all twelve clinics."
-    copied = "The question is whether to expand to all twelve clinics, and I recommend we do."
-    for bad in (narrated, copied):
-        result, model = review(settings, [bad], draft=draft)
-        assert result.rewrite is None or bad not in result.rewrite
-    from coach.rewriter import copies_run
+    analysis = analyzer.analyze(draft)
+    rewriter = Rewriter(RecordingChatModel(), load_prompt("rewrite", Path(__file__).parent.parent / "prompts"), analyzer)
+    ask = Gap("no-clear-ask", "ask", "Write one sentence that asks for a decision.", require=("clear_ask",))
 
-    assert copies_run(draft, copied) and not copies_run(draft, "I recommend we expand to all twelve clinics in May.")
+    def check(text):
+        return rewriter._check_sentence(analysis, ask, text)
+
+    assert check("Could you decide by Friday whether we expand to all twelve clinics?") == []
+    assert check("The writer proposes to expand; could you decide by Friday?") == [
+        "it talks about the task instead of writing the sentence"]
+    assert check("The question is whether to expand to all twelve clinics, so could you decide by Friday?") == [
+        "it repeats a sentence the message already has"]
+    assert copies_run(draft, "The question is whether to expand to all twelve clinics, and I recommend we do.")
+    assert not copies_run(draft, "I recommend we expand to all twelve clinics in May.")
