@@ -29,6 +29,12 @@ from coach.review import (MYTH_NAMES, Approach, Gap, Review, ask_position, check
 
 # The prompt's own vocabulary: a sentence using it narrates the task ("The writer proposes to…").
 _PROMPT_WORDS = re.compile(r"</?draft>|\bthe writer\b|\bthe sentence\b|\bplaceholder\b", re.IGNORECASE)
+# A chat assistant's service phrases: the model's own persona, not a person writing to their boss
+# ("Please let me know if you need assistance with the safety case", "I can help you with that!").
+_ASSISTANT = re.compile(
+    r"\b(?:(?:any|further|additional|more) assistance|(?:if|whether|what) you need (?:any |further )?(?:help|assistance)"
+    r"|(?:happy|glad) to (?:help|assist) you|how (?:can|may) I (?:help|assist)|I can help you with"
+    r"|anything else I can (?:help|do))\b", re.IGNORECASE)
 COPIED_RUN = 8  # words in a row an added sentence may not copy from the draft
 
 
@@ -93,6 +99,8 @@ class Rewriter:
             return [f'it repeats the flagged words "{gap.span.quote}"']
         if _PROMPT_WORDS.search(text):
             return ["it talks about the task instead of writing the sentence"]
+        if _ASSISTANT.search(text) and not _ASSISTANT.search(analysis.text):
+            return ["it offers help like an assistant instead of saying what the person needs"]
         if repeats(normal(text), [normal(s.quote) for s, _ in analysis.sentences]) or (
                 gap.kind != "replace" and copies_run(analysis.text, text)):
             return ["it repeats a sentence the message already has"]

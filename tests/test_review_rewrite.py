@@ -318,6 +318,8 @@ def test_a_sentence_that_narrates_the_task_or_copies_the_draft_is_rejected(analy
     assert check("Could you decide by Friday whether we expand to all twelve clinics?") == []
     assert check("The writer proposes to expand; could you decide by Friday?") == [
         "it talks about the task instead of writing the sentence"]
+    assert check("Please let me know if you need any assistance with the clinics by Friday.") == [
+        "it offers help like an assistant instead of saying what the person needs"]
     assert check("The question is whether to expand to all twelve clinics, so could you decide by Friday?") == [
         "it repeats a sentence the message already has"]
     assert copies_run(draft, "The question is whether to expand to all twelve clinics, and I recommend we do.")
