@@ -94,6 +94,17 @@ class SlotWatcher(threading.Thread):
             time.sleep(0.2)
 
 
+def wait_until_up(url: str, seconds: float = 150) -> None:
+    """Wait until the app answers HTTP at url (or the time is up; the rounds then report the errors)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+
+
 async def sign_in(page, url: str, user: str):
     """Sign in as user and wait until the page has settled and the model is ready; return the chat input."""
     from playwright.async_api import expect
@@ -233,12 +244,7 @@ def main() -> None:
     results = []
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_up(url)
         for n in args.users:
             watcher.busy_max = 0
             result = asyncio.run(round_of(url, rounds[n]))

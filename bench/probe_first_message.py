@@ -22,12 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_load import PASSWORD, free_port, sign_in  # noqa: E402
+from bench_load import PASSWORD, free_port, sign_in, wait_until_up  # noqa: E402
 
 OUT = Path(os.environ.get("PROBE_OUT") or tempfile.mkdtemp(prefix="upward-probe-out-"))
 
@@ -106,12 +105,7 @@ def main() -> None:
     failed = tried = 0
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_up(url)
         for people in rounds:
             for user, outcome, log in asyncio.run(round_of(url, people, args.notes)):
                 tried, failed = tried + 1, failed + (outcome != "ok")
