@@ -29,7 +29,7 @@ from coach.scenarios import Scenario, load_scenarios  # noqa: F401  (re-exported
 from coach.scoring import STRATEGIES, TurnEvidence, scorecard
 from coach.shape import normal, repeats
 from coach.superior import (AGREEING_LINE, BRACKETED, CLOSING_LINES, RETRY_TEMPERATURE, SENTENCE_END,  # noqa: F401
-                             out_of_character, press_direction, stage_direction, to_superior)
+                             firmer, out_of_character, press_direction, stage_direction, to_superior)
 from coach.tracker import ConcernTracker, TrackerState
 
 # ---- the coach ----------------------------------------------------------------------------------
@@ -168,9 +168,8 @@ class Coach:
                     # into a concession; a freer "don't agree" was conceded again nearly every time.
                     direction = press_direction(state, self.boss, checked.split(" (")[0])
                 elif attempt == 2:
-                    firmer = {"repeated": "this time, say something new"}.get(
-                        checked.split()[0], f"this time, answer as {self.boss} would, in character")
-                    direction = direction[:-1] + f" Your last reply {checked.split(' (')[0]}: {firmer}.]"
+                    why = checked.split(" (")[0]
+                    direction = direction[:-1] + f" Your last reply {why}: this time, {firmer(why, self.boss)}.]"
                 problem = ""
                 new = 0
                 # The second try samples wider: at the usual temperature the model copies the transcript.

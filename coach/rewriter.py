@@ -17,7 +17,6 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from coach.analysis import SIGNAL_NAMES, Analysis, Analyzer
 from coach.ask import fence
-from coach.detector import MYTHS
 from coach.errors import CoachError
 from coach.models import model_errors
 from coach.profile import SuperiorProfile

@@ -71,20 +71,27 @@ def stage_direction(state: TrackerState, boss: str) -> str:
     if state.outcome == "agreed":
         return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
                 "You can agree to their proposal and name the next step.]")
-    open_ = state.open_concerns()
-    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
-    return (f"[For {boss} only, not said aloud: still on your mind: {pressing} "
+    return (f"[For {boss} only, not said aloud: still on your mind: {pressing(state)} "
             "Do not agree, approve or promise to look into it yet. Press on this in your own words, "
             "in one or two short sentences.]")
 
 
 def press_direction(state: TrackerState, boss: str, why: str) -> str:
     """The second try's direction, after a reply that failed its check: one question on an open concern."""
-    open_ = state.open_concerns()
-    pressing = to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
-    return (f"[For {boss} only, not said aloud: your last reply {why}. Still on your mind: {pressing} "
-            f"So this time, {_FIRMER.get(why.split()[0], f'answer as {boss} would, in character')}, and do not "
+    return (f"[For {boss} only, not said aloud: your last reply {why}. Still on your mind: {pressing(state)} "
+            f"So this time, {firmer(why, boss)}, and do not "
             "agree: ask them one short, pointed question about it, in your own words, and nothing else.]")
 
 
+def pressing(state: TrackerState) -> str:
+    """The open concern the superior presses on (required ones first), as they hold it."""
+    open_ = state.open_concerns()
+    return to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
+
+
 _FIRMER = {"conceded": "hold your ground", "repeated": "say something new"}
+
+
+def firmer(why: str, boss: str) -> str:
+    """What to do differently this time, after a reply that failed its check for `why`."""
+    return _FIRMER.get(why.split()[0], f"answer as {boss} would, in character")
