@@ -295,8 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-model", action="store_true",
                           help="rehearse: score the scripts without playing them with the model")
     evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "blind3", "labelled", "heldout", "all"],
-                          help="which labelled set (review, router): blind is the first blind set, blind2 the "
-                          "second, written after the judgments were final; blind3 (review only) the third")
+                          help="which labelled set (review, router, retrieval, ask, scope): blind is the first blind set, "
+                          "blind2 the second, written after the judgments were final; blind3 (review only) the third")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 

@@ -17,7 +17,24 @@ import yaml
 from coach.evaluate import DATA, Counts
 
 ASK_BLIND = DATA / "ask_blind.yaml"
+ASK_BLIND2 = DATA / "ask_blind2.yaml"
 RETRIEVAL_OLD = DATA / "retrieval_questions.yaml"
+ASK_SETS = {"blind": ASK_BLIND, "blind2": ASK_BLIND2}
+
+
+def ask_set(name: str) -> Path:
+    """The labelled question file for `--set NAME` (blind: the first set; blind2: the second)."""
+    from coach.errors import InputError
+
+    if name not in ASK_SETS:
+        raise InputError(f"Ask has no question set {name!r}.", "Use --set blind or --set blind2.")
+    return ASK_SETS[name]
+
+
+def ask_chats(path: Path) -> list[list[str]]:
+    """The set's five-question chats for the echo measure (a set may have none)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data.get("chats", []) if isinstance(data, dict) else []
 
 
 def ask_questions(path: Path = ASK_BLIND) -> list[dict]:
@@ -30,16 +47,23 @@ def ask_questions(path: Path = ASK_BLIND) -> list[dict]:
 
 
 def evaluate_retrieval(chain, questions: list[dict], k: int = 3) -> dict:
-    """hit@k: an acceptable card among the top k playbook cards the Ask chain retrieves."""
+    """hit@k: an acceptable card among the top k playbook cards the Ask chain retrieves; and hit@1, the
+    first card acceptable (the only card a line may cite, coach/citations.py)."""
     covered = [q for q in questions if q["covered"]]
-    hits, missed = 0, []
+    hits, first, missed, first_wrong = 0, 0, [], []
     for q in covered:
         got = [h.topic for h in chain.retrieve(q["question"]) if h.origin == "playbook"][:k]
         if set(got) & set(q["topics"]):
             hits += 1
         else:
             missed.append(q["id"])
-    return {"questions": len(covered), f"hit@{k}": hits / max(len(covered), 1), "missed": missed}
+        if got and got[0] in q["topics"]:
+            first += 1
+        else:
+            first_wrong.append(q["id"])
+    n = max(len(covered), 1)
+    return {"questions": len(covered), f"hit@{k}": hits / n, "hit@1": first / n, "missed": missed,
+            "first_wrong": first_wrong}
 
 
 _CITE = re.compile(r"\[(\d{1,2})\]")

@@ -102,12 +102,13 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             print_evaluation(figures, name)
     if args.what == "retrieval":
         chain = rt.ask_chain(args.workspace)
-        for name, path in (("blind", evaluate_ask.ASK_BLIND), ("old", evaluate_ask.RETRIEVAL_OLD)):
+        for name, path in ((args.set, evaluate_ask.ask_set(args.set)), ("old", evaluate_ask.RETRIEVAL_OLD)):
             figures[name] = evaluate_ask.evaluate_retrieval(chain, evaluate_ask.ask_questions(path))
             if not args.json:
                 f = figures[name]
-                print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f} over {f['questions']} covered questions; "
-                      f"missed: {', '.join(f['missed']) or 'none'}")
+                print(f"Retrieval on {path.name}: hit@3 {f['hit@3']:.3f}, hit@1 {f['hit@1']:.3f} over "
+                      f"{f['questions']} covered questions; missed: {', '.join(f['missed']) or 'none'}; "
+                      f"first card not acceptable: {', '.join(f['first_wrong']) or 'none'}")
     if args.what == "ask" and args.replay:
         try:
             saved = json.loads(Path(args.replay).read_text(encoding="utf-8"))["answers"]["records"]
@@ -115,7 +116,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             raise InputError(f"Cannot replay {args.replay} ({exc.__class__.__name__}).",
                              "Give a file written by `coach eval ask --save`.") from None
         figures["replay"] = evaluate_ask.replay_citations(rt.embeddings, saved,
-                                                          evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND))
+                                                          evaluate_ask.ask_questions(evaluate_ask.ask_set(args.set)))
         if not args.json:
             f = figures["replay"]
             print(f"Replayed {f['answers']} saved answers with the current citation check: citation precision "
@@ -126,14 +127,15 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
 
         rt.warm_up()
         # --every N: every Nth question (the 1st, the N+1th...) and every Nth chat, when time is short.
-        questions = evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND)[:: args.every]
-        chats = yaml.safe_load(evaluate_ask.ASK_BLIND.read_text())["chats"][:: args.every]
+        path = evaluate_ask.ask_set(args.set)
+        questions = evaluate_ask.ask_questions(path)[:: args.every]
+        chats = evaluate_ask.ask_chats(path)[:: args.every]
         if args.chats:
             chats = yaml.safe_load(Path(args.chats).read_text())
         if not args.echo_only:
             figures["answers"] = evaluate_ask.evaluate_answers(rt, questions, args.workspace, progress)
             print(file=sys.stderr)
-        if not args.no_echo:
+        if not args.no_echo and chats:
             figures["echo"] = evaluate_ask.evaluate_echo(rt, chats, args.workspace, progress)
             print(file=sys.stderr)
         if not args.json:
@@ -153,7 +155,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                       f"repeated from an earlier answer ({e['echo_rate']:.0%}; as the model wrote them: "
                       f"{e['raw_echoed_lines']} of {e['raw_lines']}, {e['raw_echo_rate']:.0%})")
     if args.what == "scope":
-        figures = evaluate_ask.evaluate_scope(rt.scope, evaluate_ask.ask_questions(evaluate_ask.ASK_BLIND))
+        figures = evaluate_ask.evaluate_scope(rt.scope, evaluate_ask.ask_questions(evaluate_ask.ask_set(args.set)))
         if not args.json:
             f = figures
             print(f"Scope on {f['questions']} blind questions: {f['uncovered_found']} of {f['uncovered']} uncovered "
