@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.set_defaults(func=cmd_route)
 
     train = sub.add_parser("train", help="retrain a classifier from its training data and print CV figures")
-    train.add_argument("what", choices=["detector", "concession", "tracker", "router", "citations", "scope"])
+    train.add_argument("what", choices=["detector", "concession", "tracker", "router", "citations", "scope", "topics"])
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")

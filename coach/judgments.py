@@ -36,6 +36,13 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
         items, reports = train(rt.embeddings, rt.cards)
         print_reports(reports, f"Scope classifier: {len(items)} questions")
         print(f"Saved {WEIGHTS}")
+    elif args.what == "topics":
+        from coach.topics import WEIGHTS, train
+
+        _ = rt.index  # loads the cards
+        items, reports = train(rt.embeddings, rt.cards)
+        print_reports(reports, f"Topic classifier: {len(items)} questions the cards answer")
+        print(f"Saved {WEIGHTS}")
     elif args.what == "citations":
         from coach.citations import THRESHOLD_FILE, train
 

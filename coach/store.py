@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,11 +17,20 @@ from coach.embeddings import MODEL_ID, MiniLMEmbeddings
 from coach.errors import StoreError
 from coach.knowledge import Card
 from coach.settings import Settings
+from coach.topics import TopicClassifier
 
 PLAYBOOK = "playbook"
 Origin = Literal["playbook", "note"]
-# Entries (passages and questions) scored per search; the shipped playbook has about 240.
+# Entries (passages and questions) scored per search; the shipped playbook has about 550.
 MAX_ENTRIES = 1000
+# The weights of the keyword match and of the topic classifier in a card's rank, beside its passage's
+# similarity and its closest questions' (see KnowledgeIndex.search; bench/tune_retrieval.py).
+KEYWORD_WEIGHT = 0.2
+TOPIC_WEIGHT = 1.0
+_WORD = re.compile(r"[a-z]+")
+_STOP = frozenset(
+    "the a an and or of to in i my me is it for on with that this how do what you your be are was at as so but "
+    "not have if about can".split())
 # Cards are short; a long user card is split so each passage stays compact in a prompt.
 _SPLITTER = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=120)
 
@@ -133,8 +143,11 @@ def _hit(doc: Document, score: float) -> Hit:
 class KnowledgeIndex:
     """The playbook's passages in Chroma, kept in step with the card files by content hash."""
 
-    def __init__(self, client, embeddings: MiniLMEmbeddings, collection: str = PLAYBOOK) -> None:
+    def __init__(self, client, embeddings: MiniLMEmbeddings, collection: str = PLAYBOOK,
+                 topics: TopicClassifier | None = None) -> None:
+        """topics: the topic classifier one term of a card's rank comes from (default: the shipped one)."""
         self.embeddings = embeddings
+        self.topics = topics or TopicClassifier(embeddings)
         self._client = client
         self._name = collection
         try:
@@ -204,10 +217,13 @@ class KnowledgeIndex:
     def search(self, query: str, k: int = 4, vector: list[float] | None = None) -> list[Hit]:
         """Return the k passages closest to the query, best first; score is the passage's cosine similarity.
 
-        Cards are ranked by their passage's similarity plus the mean of their two closest questions
-        (knowledge/questions.yaml). Chosen on training-side data, against ranking by text alone or by
-        the closest entry of any kind: leave-one-out over the questions file 0.777 (0.768, 0.674), and
-        the older labelled question set 1.00 (1.00, 0.93).
+        A card's rank adds four terms: its passage's similarity; the mean similarity of its two
+        closest questions (knowledge/questions.yaml); `KEYWORD_WEIGHT` times its BM25 keyword match
+        (rank_bm25, over the cards' text, scaled so the best card has 1); and `TOPIC_WEIGHT` times the
+        probability of its topic (coach/topics.py). The weights were chosen by 5-fold cross-validation
+        over the questions file and on the older question sets, never the second blind set
+        (bench/tune_retrieval.py): first card right 0.635 → 0.742 in cross-validation (top three
+        0.845 → 0.910), 0.963 → 1.00 on the older set and 0.849 → 0.906 on the first blind set.
         """
         count = self.count()
         if count == 0:
@@ -216,20 +232,48 @@ class KnowledgeIndex:
         pairs = self.vectors.similarity_search_by_vector_with_relevance_scores(vector, k=min(count, MAX_ENTRIES))
         passages: dict[tuple, tuple[Document, float]] = {}
         questions: dict[str, list[float]] = {}
+        texts: dict[str, list[str]] = {}
         for doc, distance in pairs:
             similarity = 1.0 - distance
+            source = doc.metadata.get("source", "")
             if doc.metadata.get("question"):
-                questions.setdefault(doc.metadata.get("source", ""), []).append(similarity)
+                questions.setdefault(source, []).append(similarity)
                 continue
-            key = (doc.metadata.get("source"), doc.page_content)
+            if doc.page_content not in texts.setdefault(source, [doc.metadata.get("title", "")]):
+                texts[source].append(doc.page_content)
+            key = (source, doc.page_content)
             if key not in passages or passages[key][1] < similarity:
                 passages[key] = (doc, similarity)
+        keywords = keyword_scores(query, texts)
+        topic = self.topics.probabilities(query, vector)
+        prior = self.topics.prior()
 
         def rank(item: tuple[Document, float]) -> float:
             doc, similarity = item
-            asked = sorted(questions.get(doc.metadata.get("source", ""), []), reverse=True)[:2]
+            source = doc.metadata.get("source", "")
+            asked = sorted(questions.get(source, []), reverse=True)[:2]
             # A card with no questions (a user's own card) counts its passage twice, to rank fairly.
-            return similarity + (sum(asked) / len(asked) if asked else similarity)
+            return (similarity + (sum(asked) / len(asked) if asked else similarity)
+                    + KEYWORD_WEIGHT * keywords.get(source, 0.0)
+                    + TOPIC_WEIGHT * topic.get(doc.metadata.get("topic", ""), prior))
 
         ranked = sorted(passages.values(), key=rank, reverse=True)
         return [_hit(doc, similarity) for doc, similarity in ranked[:k]]
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words less the commonest function words, for the keyword match."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+def keyword_scores(query: str, texts: dict[str, list[str]]) -> dict[str, float]:
+    """Each card's BM25 match with the query (over its title and passages), the best scaled to 1."""
+    from rank_bm25 import BM25Okapi
+
+    sources = list(texts)
+    asked = words(query)
+    if not sources or not asked:
+        return {}
+    scores = BM25Okapi([words(" ".join(texts[s])) for s in sources]).get_scores(asked)
+    top = float(max(scores))
+    return {s: float(x) / top for s, x in zip(sources, scores)} if top > 0 else {}
