@@ -345,6 +345,38 @@ def test_two_lines_sent_in_quick_succession_are_both_said_in_order(app_env, monk
     assert said == ["Hi, the API team slipped.", "Friday is at risk."]
 
 
+def test_the_debrief_shows_the_scorecard_at_once_and_advice_cut_short_is_written_on_the_next_run(app_env, monkeypatch):
+    """End saves the scorecard and shows it before any advice is written; a run stopped while writing
+    the advice leaves it unwritten (None), and the next run writes and saves it."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from coach.rehearse import Coach
+    from views.common import runtime
+
+    at = rehearsal_without_a_model(monkeypatch)
+    at.chat_input[0].set_value("Hi, the API team slipped and Friday is at risk.").run()
+    real, calls = Coach.improvements, []
+
+    def stopped_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise StopException()  # another rerun stops the run writing the advice
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(Coach, "improvements", stopped_first)
+    [b for b in at.button if b.label == "End and get my debrief"][0].click().run()
+    assert not at.exception, at.exception
+    assert len(at.metric) == 4  # the scorecard is on screen though the advice was not written
+    [rehearsal] = runtime().workspace().rehearsals.list()
+    saved = runtime().workspace().rehearsals.get(rehearsal.id).scorecard
+    assert saved["outcome"] and saved["improvements"] is None
+    at.run()
+    assert not at.exception, at.exception
+    advice = runtime().workspace().rehearsals.get(rehearsal.id).scorecard["improvements"]
+    assert len(calls) == 2 and advice and all(a["source"] == "playbook" for a in advice)  # no model: the card's own line
+    assert advice[0]["advice"] in " ".join(m.value for m in at.markdown)
+
+
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):
     from coach.rehearse import Line
     from views.common import runtime

@@ -208,7 +208,7 @@ def show_rehearse(turn: Turn, seq: int, active: bool) -> None:
         with st.expander(f"The conversation with {coach.boss_in_text}", expanded=rehearsal.ended is None):
             show_lines(rehearsal, coach.boss)
         if rehearsal.ended:
-            show_debrief(rehearsal)
+            show_debrief(rehearsal, coach, space.rehearsals)
 
 
 def confirm(turn: Turn, seq: int) -> None:

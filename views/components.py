@@ -249,13 +249,12 @@ def rehearsal_controls(coach, rehearsal, store, space, key: str) -> bool:
 
 
 def end(coach, rehearsal, store) -> bool:
-    """Score at once (saved), then add the model's phrased advice; the scorecard never waits on it."""
+    """Score at once and save: the debrief shows the scorecard straight away, and the model's phrased
+    advice is written under it (`show_debrief`). `improvements` None marks the advice as not written yet."""
     try:
         card = coach.score(rehearsal)
+        card["improvements"] = None
         rehearsal.scorecard, rehearsal.ended = card, time.time()
-        store.save(rehearsal)
-        with st.spinner("Writing advice for next time…"):
-            card["improvements"] = coach.improvements(rehearsal, card)
         store.save(rehearsal)
         return True
     except CoachError as exc:
@@ -263,7 +262,19 @@ def end(coach, rehearsal, store) -> bool:
         return False
 
 
-def show_debrief(rehearsal) -> None:
+def show_debrief(rehearsal, coach=None, store=None) -> None:
+    """The scorecard; advice not yet written (the rehearsal was just ended, or the run writing it was
+    stopped) is written now, under the scorecard already on screen, and saved."""
     st.markdown("#### Debrief")
-    if rehearsal.scorecard:
-        show_scorecard(rehearsal.scorecard)
+    card = rehearsal.scorecard
+    if not card:
+        return
+    slot = st.empty()
+    with slot.container():
+        show_scorecard(card)
+    if card.get("improvements") is None and coach is not None and store is not None:
+        with st.spinner("Writing advice for next time…"):
+            card["improvements"] = coach.improvements(rehearsal, card)
+        store.save(rehearsal)
+        with slot.container():
+            show_scorecard(card)

@@ -64,7 +64,7 @@ with side:
         if rehearsal_controls(coach, rehearsal, store, space, f"page:{rehearsal.id}"):
             st.rerun()
     else:
-        show_debrief(rehearsal)
+        show_debrief(rehearsal, coach, store)
         if st.button("New rehearsal", icon=":material/replay:", use_container_width=True):
             st.session_state[key] = None
             st.rerun()
