@@ -279,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="measure a judgment on its blind labelled set")
-    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval", "ask", "scope"])
+    evaluate.add_argument("what", choices=["review", "concession", "rehearse", "router", "retrieval", "ask", "scope",
+                                          "tracker"])
     evaluate.add_argument("--chats", help="ask: a YAML list of five-question chats to measure echo on instead")
     evaluate.add_argument("--echo-only", action="store_true", help="ask: only the echo measure")
     evaluate.add_argument("--no-echo", action="store_true", help="ask: only the questions, not the chats")

@@ -232,3 +232,33 @@ def print_rehearse(f: dict, name: str) -> None:
     checks = sum(r["concession_checks"] for r in f["rows"])
     replaced = sum(r["replaced"] for r in f["rows"])
     print(f"  superior lines caught conceding too early: {checks} (replaced by a pushback line: {replaced})")
+
+
+TRACKER_BLIND = DATA / "tracker_blind.yaml"
+
+
+def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND, threshold: float | None = None) -> dict:
+    """Which concerns one turn settles, against turns labelled blind: each turn is the first of a
+    rehearsal with a cooperative superior (no bar for specifics), and every (turn, concern) pair counts."""
+    from coach.tracker import ConcernTracker
+
+    turns = yaml.safe_load(path.read_text(encoding="utf-8"))["turns"]
+    pairs, exact, wrong = Counts(), 0, []
+    for t in turns:
+        tracker = ConcernTracker(detector, scenarios[t["scenario"]], threshold)
+        state = tracker.replay("cooperative", [t["text"]])
+        met = {i for i, c in enumerate(state.concerns) if c.met}
+        for i in range(len(state.concerns)):
+            pairs.add(i in met, i in t["settles"])
+        exact += met == set(t["settles"])
+        if met != set(t["settles"]):
+            wrong.append(t["id"])
+    return {"turns": len(turns), "pairs": pairs.tp + pairs.fp + pairs.fn + pairs.tn, "precision": pairs.precision,
+            "recall": pairs.recall, "f1": pairs.f1, "false_positives": pairs.fp, "missed": pairs.fn,
+            "turns_exactly_right": exact / max(len(turns), 1), "wrong": wrong}
+
+
+def print_tracker(f: dict) -> None:
+    print(f"Concern tracker on {f['turns']} blind turns ({f['pairs']} turn-concern pairs): precision "
+          f"{f['precision']:.2f}, recall {f['recall']:.2f}, F1 {f['f1']:.2f}; {f['false_positives']} concerns "
+          f"taken as settled wrongly, {f['missed']} missed; turns exactly right {f['turns_exactly_right']:.2f}")

@@ -168,6 +168,10 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
             print(f"Scope on {f['questions']} blind questions: {f['uncovered_found']} of {f['uncovered']} uncovered "
                   f"questions found; {f['covered_called_uncovered']} covered ones called uncovered; "
                   f"wrong: {', '.join(f['wrong']) or 'none'}")
+    if args.what == "tracker":
+        figures = evaluate.evaluate_tracker(rt.detector, rt.scenarios()[0])
+        if not args.json:
+            evaluate.print_tracker(figures)
     if args.what == "concession":
         figures = evaluate.evaluate_concession(rt.concession)
         if not args.json:
