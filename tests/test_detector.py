@@ -67,6 +67,8 @@ def _evaluation_sentences() -> list[tuple[str, str]]:
         for script in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
             for turn in script["turns"]:
                 out += [(f"{name}:{script['id']}", s.quote) for s in sentences(turn)]
+    for turn in yaml.safe_load((DATA / "tracker_blind.yaml").read_text())["turns"]:
+        out += [(f"rehearse_tracker_blind:{turn['id']}", s.quote) for s in sentences(turn["text"])]
     return out
 
 
@@ -91,6 +93,17 @@ def test_no_line_the_tracker_matches_against_is_within_cosine_0_9_of_a_rehearsal
     similarity = embeddings.embed(lines) @ embeddings.embed([s for _, s in evaluation]).T
     close = [(lines[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
     assert close == []
+
+
+def test_the_tracker_training_turns_are_disjoint_from_every_rehearsal_evaluation_sentence(embeddings):
+    """bench/tune_tracker.py trains on these turns; none may be a near copy of what a tracker is measured on."""
+    from coach.settings import REPO_DIR
+
+    turns = [t["text"] for t in yaml.safe_load((REPO_DIR / "coach" / "data" / "tracker_training.yaml").read_text())]
+    evaluation = [(where, s) for where, s in _evaluation_sentences() if where.startswith("rehearse_")]
+    similarity = embeddings.embed(turns) @ embeddings.embed([s for _, s in evaluation]).T
+    close = [(turns[i], evaluation[j][0], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
+    assert len(turns) == 236 and close == []
 
 
 def test_the_shipped_weights_are_small_and_load_without_pickles():

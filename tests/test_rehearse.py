@@ -441,6 +441,17 @@ def test_the_rubric_on_the_blind_calibration_set_holds_its_measured_figures(rt):
     assert set(f["poor_failing"]) <= {"rb-05", "rb-17"}
 
 
+def test_the_tracker_holds_its_measured_figures_on_the_blind_turns(rt):
+    """96 turns labelled blind with the concerns each settles (stop 25, first run: precision 0.61,
+    recall 0.65 over 288 turn-concern pairs). Floors at those figures: a tracker change that makes
+    them worse fails here."""
+    from coach.evaluate import evaluate_tracker
+
+    f = evaluate_tracker(rt.detector, rt.scenarios()[0])
+    assert f["turns"] == 96 and f["pairs"] == 288
+    assert f["precision"] >= 0.60 and f["recall"] >= 0.65, f
+
+
 def test_the_shipped_concession_check_holds_its_measured_figures_on_the_blind_lines(embeddings):
     """Floors at the figures measured (stop 24, after contractions were written out: no longer a
     first run): a concession is never missed, and at most 16 of 70 firm lines are taken for one."""
