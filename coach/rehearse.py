@@ -294,7 +294,10 @@ class Coach:
 
     def improvements(self, r: Rehearsal, card: dict) -> list[dict]:
         """Up to three improvements, each pointing at a turn and a card; the model only phrases them."""
-        out = []
+        return list(self.each_improvement(r, card))
+
+    def each_improvement(self, r: Rehearsal, card: dict) -> Iterator[dict]:
+        """The improvements one at a time, as each is phrased (a page shows each as it comes)."""
         for target in improvement_targets(card, len(r.user_turns())):
             turn_text = r.user_turns()[target["turn"] - 1]
             principle = next((c.text for c in self.cards if c.topic == target["card"]), "")
@@ -310,8 +313,7 @@ class Coach:
                 advice = ""
             if not self._advice_ok(advice):
                 advice, source = _in_practice(principle), "playbook"
-            out.append({**target, "advice": advice, "source": source})
-        return out
+            yield {**target, "advice": advice, "source": source}
 
 
 def improvement_targets(card: dict, turns: int) -> list[dict]:

@@ -355,15 +355,17 @@ def test_the_debrief_shows_the_scorecard_at_once_and_advice_cut_short_is_written
 
     at = rehearsal_without_a_model(monkeypatch)
     at.chat_input[0].set_value("Hi, the API team slipped and Friday is at risk.").run()
-    real, calls = Coach.improvements, []
+    real, calls = Coach.each_improvement, []
 
     def stopped_first(*args, **kwargs):
         calls.append(1)
+        advice = real(*args, **kwargs)
         if len(calls) == 1:
-            raise StopException()  # another rerun stops the run writing the advice
-        return real(*args, **kwargs)
+            yield next(advice)  # the first piece of advice is shown...
+            raise StopException()  # ...then another rerun stops the run writing the rest
+        yield from advice
 
-    monkeypatch.setattr(Coach, "improvements", stopped_first)
+    monkeypatch.setattr(Coach, "each_improvement", stopped_first)
     [b for b in at.button if b.label == "End and get my debrief"][0].click().run()
     assert not at.exception, at.exception
     assert len(at.metric) == 4  # the scorecard is on screen though the advice was not written

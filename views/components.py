@@ -273,8 +273,11 @@ def show_debrief(rehearsal, coach=None, store=None) -> None:
     with slot.container():
         show_scorecard(card)
     if card.get("improvements") is None and coach is not None and store is not None:
+        written = []
         with st.spinner("Writing advice for next time…"):
-            card["improvements"] = coach.improvements(rehearsal, card)
+            for advice in coach.each_improvement(rehearsal, card):
+                written.append(advice)
+                with slot.container():  # each piece of advice appears as soon as it is phrased
+                    show_scorecard({**card, "improvements": written})
+        card["improvements"] = written  # saved once whole: a run stopped halfway writes it all again
         store.save(rehearsal)
-        with slot.container():
-            show_scorecard(card)
