@@ -37,7 +37,7 @@ try:
     # Built before the sidebar's status fragment: a first start embeds the playbook (a few
     # seconds), and a fragment re-running meanwhile would cut the page's first run short.
     with st.spinner("Preparing the playbook (first start only)…"):
-        index = rt.index
+        rt.index  # noqa: B018 (builds and syncs it)
 except StoreError as exc:
     show_error(exc)
     if st.button("Rebuild the index from the cards"):
@@ -95,7 +95,8 @@ with st.sidebar:
     model_status()
 
 with st.sidebar:
-    st.markdown(f"**Playbook**: {len(rt.cards)} cards, {index.count()} passages indexed")
+    asked = sum(len(c.questions) for c in rt.cards)
+    st.markdown(f"**Playbook**: {len(rt.cards)} cards indexed, with {asked} questions they answer")
     for problem in rt.problems:
         st.warning(f"Skipped card {problem}")
 

@@ -190,7 +190,7 @@ def test_two_signed_in_people_each_see_only_their_own_notes(team_url, tmp_path):
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_text(f"Signed in as {user.title()}")).to_be_visible(timeout=180_000)
         # The first sign-in of a fresh deployment embeds the playbook; the sidebar counts it when done.
-        expect(page.get_by_text("passages indexed", exact=False)).to_be_visible(timeout=180_000)
+        expect(page.get_by_text("cards indexed", exact=False)).to_be_visible(timeout=180_000)
         return page
 
     def add_note(page, name, text):
