@@ -37,7 +37,7 @@ try:
     # Built before the sidebar's status fragment: a first start embeds the playbook (a few
     # seconds), and a fragment re-running meanwhile would cut the page's first run short.
     with st.spinner("Preparing the playbook (first start only)…"):
-        rt.index  # noqa: B018 (builds and syncs it)
+        _ = rt.index  # builds and syncs it (a bare expression would be drawn by Streamlit magic)
 except StoreError as exc:
     show_error(exc)
     if st.button("Rebuild the index from the cards"):
