@@ -171,7 +171,7 @@ def test_an_unreachable_chroma_server_says_what_to_do(settings):
 
 def test_blind_questions_find_an_acceptable_card_in_the_top_3(playbook_index):
     """62 questions written blind (53 the playbook covers). Before the cards carried the questions
-    they answer, hit@3 was 0.868; with them, 1.000."""
+    they answer, hit@3 was 0.868; with them, 1.000; with the keyword and topic terms (stop 25), 0.981."""
     from coach.evaluate_ask import ASK_BLIND, ask_questions
 
     covered = [q for q in ask_questions(ASK_BLIND) if q["covered"]]
