@@ -243,6 +243,12 @@ def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND, thre
     from coach.tracker import ConcernTracker
 
     turns = yaml.safe_load(path.read_text(encoding="utf-8"))["turns"]
+    missing = sorted({t["scenario"] for t in turns} - set(scenarios))
+    if missing:
+        from coach.errors import InputError
+
+        raise InputError(f"The tracker's blind turns need scenarios that are not loaded: {', '.join(missing)}.",
+                         "Run it with the shipped scenarios (unset COACH_SCENARIOS_DIR).")
     pairs, exact, wrong = Counts(), 0, []
     for t in turns:
         tracker = ConcernTracker(detector, scenarios[t["scenario"]], threshold)

@@ -124,6 +124,9 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                              "Give a file written by `coach eval ask --save`.") from None
         figures["replay"] = evaluate_ask.replay_citations(rt.embeddings, saved,
                                                           evaluate_ask.ask_questions(evaluate_ask.ask_set(args.set)))
+        if not figures["replay"]["answers"]:
+            raise InputError(f"No answer in {args.replay} belongs to the set {args.set}.",
+                             "Give the --set the answers were saved with.")
         if not args.json:
             f = figures["replay"]
             print(f"Replayed {f['answers']} saved answers with the current citation check: citation precision "
@@ -132,13 +135,16 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         def progress(n, total):
             print(f"\r  {n}/{total}", end="", file=sys.stderr, flush=True)
 
-        rt.warm_up()
         # --every N: every Nth question (the 1st, the N+1th...) and every Nth chat, when time is short.
         path = evaluate_ask.ask_set(args.set)
         questions = evaluate_ask.ask_questions(path)[:: args.every]
         chats = evaluate_ask.ask_chats(path)[:: args.every]
         if args.chats:
             chats = yaml.safe_load(Path(args.chats).read_text())
+        if args.echo_only and not chats:
+            raise InputError(f"The set {args.set} has no five-question chats to measure echo on.",
+                             "Give --chats FILE, or leave out --echo-only.")
+        rt.warm_up()
         if not args.echo_only:
             figures["answers"] = evaluate_ask.evaluate_answers(rt, questions, args.workspace, progress)
             print(file=sys.stderr)

@@ -276,4 +276,5 @@ def keyword_scores(query: str, texts: dict[str, list[str]]) -> dict[str, float]:
         return {}
     scores = BM25Okapi([words(" ".join(texts[s])) for s in sources]).get_scores(asked)
     top = float(max(scores))
+    # With three cards or fewer, BM25's idf is zero or below for any word half of them share: no keyword term.
     return {s: float(x) / top for s, x in zip(sources, scores)} if top > 0 else {}

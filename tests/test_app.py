@@ -350,7 +350,7 @@ def test_the_debrief_shows_the_scorecard_at_once_and_advice_cut_short_is_written
     the advice leaves it unwritten (None), and the next run writes and saves it."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-    from coach.rehearse import Coach
+    from coach.rehearse import Coach, improvement_targets
     from views.common import runtime
 
     at = rehearsal_without_a_model(monkeypatch)
@@ -372,11 +372,14 @@ def test_the_debrief_shows_the_scorecard_at_once_and_advice_cut_short_is_written
     [rehearsal] = runtime().workspace().rehearsals.list()
     saved = runtime().workspace().rehearsals.get(rehearsal.id).scorecard
     assert saved["outcome"] and saved["improvements"] is None
-    at.run()
+    at.switch_page("views/history.py").run()  # a later visit, wherever it opens the rehearsal, writes it
     assert not at.exception, at.exception
     advice = runtime().workspace().rehearsals.get(rehearsal.id).scorecard["improvements"]
     assert len(calls) == 2 and advice and all(a["source"] == "playbook" for a in advice)  # no model: the card's own line
+    assert len(advice) == len(improvement_targets(saved, 1))  # each target once: nothing lost or doubled
     assert advice[0]["advice"] in " ".join(m.value for m in at.markdown)
+    at.run()
+    assert len(calls) == 2  # written once, then only shown
 
 
 def test_history_page_lists_exports_and_charts_rehearsals(app_env):

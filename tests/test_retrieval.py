@@ -63,7 +63,9 @@ def test_the_shipped_topic_classifier_knows_exactly_the_shipped_topics(embedding
 def test_a_persons_own_card_on_a_topic_the_classifier_never_saw_still_ranks_first(settings, knowledge_dir, tmp_path):
     """The topic term favours the shipped topics (an unknown one gets only the uniform share), so a
     card of one's own close to a shipped one must still win on its words. It does at the shipped
-    weight; at four times the weight the shipped communication card takes first place."""
+    weight for questions in its words, narrowly: at 1.5 times the weight the first question already
+    goes to the shipped communication card, and questions worded unlike the card go there at the
+    shipped weight too (README: a card of your own)."""
     cards = copy_cards(knowledge_dir, tmp_path / "cards")
     (cards / "escalate.md").write_text(
         "---\ntopic: escalation\nkind: strategy\ntitle: Escalating a blocker\n---\n"
@@ -78,10 +80,17 @@ def test_a_persons_own_card_on_a_topic_the_classifier_never_saw_still_ranks_firs
             assert hits[0].topic == "escalation", [h.topic for h in hits]
 
 
-def test_the_older_questions_get_an_acceptable_first_card(playbook_index):
-    """hit@1 on the older labelled set: 0.926 before the keyword and topic terms, 1.00 with them."""
-    first = [playbook_index.search(c["q"], k=1)[0].topic == c["topic"] for c in QUESTIONS]
-    assert sum(first) / len(first) >= 0.95, sum(first)
+def test_the_keyword_and_topic_terms_hold_their_first_card_figures(playbook_index):
+    """hit@1 with the questions file as shipped, without and with the keyword and topic terms: the
+    older set 0.963 and 1.00, the first blind set (no longer blind) 0.849 and 0.906. Floors at the
+    figures with them, so removing or weakening the terms fails here."""
+    from coach.evaluate_ask import ASK_BLIND, ask_questions
+
+    older = [playbook_index.search(c["q"], k=1)[0].topic == c["topic"] for c in QUESTIONS]
+    assert all(older), older.count(False)
+    covered = [q for q in ask_questions(ASK_BLIND) if q["covered"]]
+    first = [playbook_index.search(q["question"], k=1)[0].topic in q["topics"] for q in covered]
+    assert sum(first) / len(first) >= 0.90, sum(first)
 
 
 def copy_cards(src: Path, dst: Path) -> Path:

@@ -207,8 +207,8 @@ def show_rehearse(turn: Turn, seq: int, active: bool) -> None:
     else:
         with st.expander(f"The conversation with {coach.boss_in_text}", expanded=rehearsal.ended is None):
             show_lines(rehearsal, coach.boss)
-        if rehearsal.ended:
-            show_debrief(rehearsal, coach, space.rehearsals)
+        if rehearsal.ended:  # advice not yet written is written under the latest turn only, not under every old one
+            show_debrief(rehearsal, coach if active else None, space.rehearsals)
 
 
 def confirm(turn: Turn, seq: int) -> None:

@@ -274,10 +274,16 @@ def show_debrief(rehearsal, coach=None, store=None) -> None:
         show_scorecard(card)
     if card.get("improvements") is None and coach is not None and store is not None:
         written = []
-        with st.spinner("Writing advice for next time…"):
-            for advice in coach.each_improvement(rehearsal, card):
-                written.append(advice)
-                with slot.container():  # each piece of advice appears as soon as it is phrased
-                    show_scorecard({**card, "improvements": written})
-        card["improvements"] = written  # saved once whole: a run stopped halfway writes it all again
-        store.save(rehearsal)
+        try:
+            with st.spinner("Writing advice for next time…"):
+                for advice in coach.each_improvement(rehearsal, card):
+                    written.append(advice)
+                    with slot.container():  # each piece of advice appears as soon as it is phrased
+                        show_scorecard({**card, "improvements": written})
+            card["improvements"] = written  # saved once whole: a run stopped halfway writes it all again
+            store.save(rehearsal)
+        except CoachError as exc:
+            card["improvements"] = None
+            show_error(exc)
+    elif card.get("improvements") is None:
+        st.caption("The advice for next time has not been written yet: open this rehearsal on the History page.")

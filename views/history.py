@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from coach.scoring import STRATEGIES
-from views.common import show_scorecard, workspace
+from coach.errors import CoachError
+from views.common import runtime, show_error, show_scorecard, workspace
+from views.components import show_debrief
 
 space = workspace()
 store = space.rehearsals
@@ -44,7 +46,16 @@ chosen = st.selectbox("Open a rehearsal", list(labels), format_func=labels.get)
 r = store.get(chosen)
 for line in r.lines:
     st.markdown(f"**{'You' if line.role == 'user' else 'Superior'}:** {line.text}")
-if r.scorecard:
+if r.scorecard and r.scorecard.get("improvements") is None:
+    # The advice was cut short when the rehearsal ended (a click elsewhere, a closed tab): write it now.
+    try:
+        coach = runtime().rehearsal_coach(r.scenario_model() or r.scenario, space)
+    except CoachError as exc:
+        show_error(exc)
+        show_scorecard(r.scorecard)
+    else:
+        show_debrief(r, coach, store)
+elif r.scorecard:
     st.markdown("#### Scorecard")
     show_scorecard(r.scorecard)
 left, right = st.columns(2)
