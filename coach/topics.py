@@ -56,6 +56,12 @@ def train(embeddings: MiniLMEmbeddings, cards, out: Path = WEIGHTS):
 
     items = training_items(cards)
     labels = sorted({topic for _, topic in items})
+    if len(labels) < 2 or min(sum(t == label for _, t in items) for label in labels) < 5:
+        from coach.errors import InputError
+
+        raise InputError("The topic classifier needs at least two topics with five questions each "
+                         f"(knowledge/questions.yaml has {len(items)} questions over {len(labels)} topics).",
+                         "Add questions for each card to knowledge/questions.yaml, then run `coach train topics` again.")
     texts = [q for q, _ in items]
     classes = np.array([labels.index(topic) for _, topic in items])
     heads, reports, _ = fit_softmax(features(embeddings.embed(texts), texts, False), classes, labels,

@@ -204,3 +204,15 @@ def test_the_card_questions_are_disjoint_from_every_evaluation_question(embeddin
     similarity = embeddings.embed(asked) @ embeddings.embed(evaluation).T
     print(f"max cosine {similarity.max():.3f}")
     assert similarity.max() < 0.9
+
+
+def test_training_the_topic_classifier_without_enough_questions_says_what_to_do(embeddings, tmp_path):
+    from coach.errors import InputError
+    from coach.knowledge import Card
+    from coach.topics import train
+
+    cards = [Card("a", "strategy", "A", "Text.", "a.md", "x", ("one?", "two?")),
+             Card("b", "strategy", "B", "Text.", "b.md", "y", ())]
+    with pytest.raises(InputError, match="at least two topics"):
+        train(embeddings, cards, out=tmp_path / "topics.npz")
+    assert not (tmp_path / "topics.npz").exists()
