@@ -246,16 +246,27 @@ class KnowledgeIndex:
                 passages[key] = (doc, similarity)
         keywords = keyword_scores(query, texts)
         topic = self.topics.probabilities(query, vector)
-        prior = self.topics.prior()
+
+        def closeness(item: tuple[Document, float]) -> float:
+            doc, similarity = item
+            asked = sorted(questions.get(doc.metadata.get("source", ""), []), reverse=True)[:2]
+            # A card with no questions (a user's own card) counts its passage twice, to rank fairly.
+            return similarity + (sum(asked) / len(asked) if asked else similarity)
+
+        closest = max(passages.values(), key=closeness)[0].metadata.get("source") if passages else None
+
+        def topic_share(doc: Document) -> float:
+            """The classifier's probability of the card's topic. A topic it never learnt (a person's own
+            card) gets the uniform share, or the likeliest topic's when the card is the closest of all
+            in meaning: the classifier cannot vouch for it, so it must not outvote its words."""
+            if doc.metadata.get("topic", "") in topic:
+                return topic[doc.metadata["topic"]]
+            return max(topic.values()) if doc.metadata.get("source") == closest else self.topics.prior()
 
         def rank(item: tuple[Document, float]) -> float:
-            doc, similarity = item
-            source = doc.metadata.get("source", "")
-            asked = sorted(questions.get(source, []), reverse=True)[:2]
-            # A card with no questions (a user's own card) counts its passage twice, to rank fairly.
-            return (similarity + (sum(asked) / len(asked) if asked else similarity)
-                    + KEYWORD_WEIGHT * keywords.get(source, 0.0)
-                    + TOPIC_WEIGHT * topic.get(doc.metadata.get("topic", ""), prior))
+            doc, _ = item
+            return (closeness(item) + KEYWORD_WEIGHT * keywords.get(doc.metadata.get("source", ""), 0.0)
+                    + TOPIC_WEIGHT * topic_share(doc))
 
         ranked = sorted(passages.values(), key=rank, reverse=True)
         return [_hit(doc, similarity) for doc, similarity in ranked[:k]]

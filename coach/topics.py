@@ -5,10 +5,10 @@ question's label is its card's topic), shipped as `coach/data/topics.npz`. Retri
 probability of a card's topic to the card's similarity (coach/store.py): a question worded far from
 every card's text ("my boss keeps moving the goalposts") still lands on the card whose questions it
 resembles as a whole, not only on the two closest. A card whose topic the classifier was not
-trained on (a person's own card) gets only the uniform share (1/12 with the shipped topics), while
-the likeliest shipped topic often gets 0.3-0.7: such a card must win on its words, and loses to a
-shipped card when the question is worded unlike it. Giving it questions in knowledge/questions.yaml
-and running `coach train topics` lets the classifier learn its topic.
+trained on (a person's own card) gets the uniform share (1/12 with the shipped topics), or the
+likeliest topic's share when it is the closest card of all in meaning (coach/store.py): the
+classifier cannot vouch for a topic it never saw, so it must not outvote the card's words. Giving
+the card questions in knowledge/questions.yaml and running `coach train topics` lets it learn the topic.
 """
 
 from __future__ import annotations
