@@ -37,6 +37,8 @@ _ABOUT_BOSS = re.compile(r"\b(?:my|your|the) (?:boss|manager|superior|supervisor
                          r"|\bI (?:should|need to|must|have to|ought to) (?:tell|inform|let|ask|talk to|speak to|email)\b"
                          r"(?!\s+you\b)",
                          re.IGNORECASE)
+# "my boss Dana", "my manager, Priya": the name a question gives its superior (a capitalised word after the role).
+_NAMED_BOSS = re.compile(r"\b(?:[Bb]oss|[Mm]anager|[Dd]irector|[Ss]upervisor|[Ss]uperior|[Ll]ead|VP)\s*,?\s+([A-Z][a-z]+)\b")
 _TAG = re.compile(r"</?\s*(source|playbook|profile|draft|transcript)\b", re.IGNORECASE)
 
 
@@ -308,14 +310,15 @@ class AskChain:
             return None
         return next((m for j in self.detector.judge([words]) for m in j.labels if m.startswith("myth-")), None)
 
-    def _about_boss(self, words: str) -> bool:
+    def _about_boss(self, words: str, question: str = "") -> bool:
         """Whether the words speak about the superior (by role, or by name after a verb of telling)
-        instead of to them: such a line is advice to the person, not a sentence to say."""
+        instead of to them: such a line is advice to the person, not a sentence to say. The name is
+        the profile's, or one the question gives ("my boss Dana")."""
         if _ABOUT_BOSS.search(words):
             return True
-        name = re.escape(self.boss_name)
-        return bool(name) and re.search(rf"\b(?:tell|inform|ask|remind|update|email|with|to) {name}\b", words,
-                                        re.IGNORECASE) is not None
+        names = {n for n in (self.boss_name, *_NAMED_BOSS.findall(question)) if n}
+        return any(re.search(rf"\b(?:tell|inform|ask|remind|update|email|with|to) {re.escape(n)}\b", words,
+                             re.IGNORECASE) for n in names)
 
     def _say(self, words: str, question: str) -> str | None:
         """The "You could say" line, shown only if it falls into no myth and speaks to the superior.
@@ -329,7 +332,7 @@ class AskChain:
         while True:
             if len(words.split()) > MAX_SAY_WORDS:
                 problem, words = f"it was {len(words.split())} words long, not one sentence of at most 30", ""
-            if words and self._about_boss(words):
+            if words and self._about_boss(words, question):
                 problem, words = "it spoke about the boss instead of to them", ""
             if words:
                 myth = self._myth(words)

@@ -415,6 +415,12 @@ def test_a_line_to_say_that_speaks_about_the_boss_instead_of_to_them_is_written_
           "I'll email you the plan tonight and tell the team tomorrow."]
     assert [chain._about_boss(w) for w in about] == [True] * 4
     assert [chain._about_boss(w) for w in to] == [False] * 3
+    # With no profile, the name the question gives its boss counts the same way.
+    unnamed = make_chain(index, RecordingChatModel(replies=[""]), detector=Detector(embeddings))
+    said = "I'm sorry for the delay. I'll meet with Dana to discuss the situation further."
+    assert unnamed._about_boss(said, "I missed a deadline and I'm nervous to tell my boss Dana.")
+    assert unnamed._about_boss(said, "my manager, Dana, wants the report") and not unnamed._about_boss(said, "")
+    assert not unnamed._about_boss("Dana, I missed Friday's deadline.", "I'm nervous to tell my boss Dana.")
 
 
 def test_a_line_several_sources_support_cites_the_one_the_question_is_about(embeddings):
