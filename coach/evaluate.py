@@ -235,6 +235,8 @@ def print_rehearse(f: dict, name: str) -> None:
 
 
 TRACKER_BLIND = DATA / "tracker_blind.yaml"
+# Each written blind by a helper from the scenarios' situations and concerns only (never addressed_by).
+TRACKER_SETS = {"blind": TRACKER_BLIND, "blind2": DATA / "tracker_blind2.yaml"}
 
 
 def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND, threshold: float | None = None) -> dict:

@@ -175,9 +175,10 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
                   f"questions found; {f['covered_called_uncovered']} covered ones called uncovered; "
                   f"wrong: {', '.join(f['wrong']) or 'none'}")
     if args.what == "tracker":
-        if args.set != "blind":
-            raise InputError(f"The tracker has no set {args.set!r}.", "Leave out --set: it has one, written blind.")
-        figures = evaluate.evaluate_tracker(rt.detector, rt.scenarios()[0])
+        if args.set not in evaluate.TRACKER_SETS:
+            raise InputError(f"The tracker has no set {args.set!r}.",
+                             f"Use --set {' or '.join(evaluate.TRACKER_SETS)}: both were written blind.")
+        figures = evaluate.evaluate_tracker(rt.detector, rt.scenarios()[0], evaluate.TRACKER_SETS[args.set])
         if not args.json:
             evaluate.print_tracker(figures)
     if args.what == "concession":

@@ -67,8 +67,9 @@ def _evaluation_sentences() -> list[tuple[str, str]]:
         for script in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
             for turn in script["turns"]:
                 out += [(f"{name}:{script['id']}", s.quote) for s in sentences(turn)]
-    for turn in yaml.safe_load((DATA / "tracker_blind.yaml").read_text())["turns"]:
-        out += [(f"rehearse_tracker_blind:{turn['id']}", s.quote) for s in sentences(turn["text"])]
+    for name in ("tracker_blind", "tracker_blind2"):
+        for turn in yaml.safe_load((DATA / f"{name}.yaml").read_text())["turns"]:
+            out += [(f"rehearse_{name}:{turn['id']}", s.quote) for s in sentences(turn["text"])]
     return out
 
 
