@@ -239,7 +239,7 @@ TRACKER_BLIND = DATA / "tracker_blind.yaml"
 TRACKER_SETS = {"blind": TRACKER_BLIND, "blind2": DATA / "tracker_blind2.yaml"}
 
 
-def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND, threshold: float | None = None) -> dict:
+def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND) -> dict:
     """Which concerns one turn settles, against turns labelled blind: each turn is the first of a
     rehearsal with a cooperative superior (no bar for specifics), and every (turn, concern) pair counts."""
     from coach.tracker import ConcernTracker
@@ -253,7 +253,7 @@ def evaluate_tracker(detector, scenarios: dict, path: Path = TRACKER_BLIND, thre
                          "Run it with the shipped scenarios (unset COACH_SCENARIOS_DIR).")
     pairs, exact, wrong = Counts(), 0, []
     for t in turns:
-        tracker = ConcernTracker(detector, scenarios[t["scenario"]], threshold)
+        tracker = ConcernTracker(detector, scenarios[t["scenario"]])
         state = tracker.replay("cooperative", [t["text"]])
         met = {i for i, c in enumerate(state.concerns) if c.met}
         for i in range(len(state.concerns)):

@@ -61,16 +61,20 @@ def cmd_train(rt: Runtime, args: argparse.Namespace) -> int:
               f"(right scenario or none on {scenario['training_accuracy']:.2f} of the training rehearse inputs)")
         print(f"Saved {WEIGHTS}")
     elif args.what == "tracker":
-        from coach.detector import load_training
-        from coach.tracker import THRESHOLD_FILE, train
+        from coach.tracker_model import TRAINING, WEIGHTS, load_turns, train
 
-        scenarios = list(rt.scenarios()[0].values())
-        generic = [e.text for e in load_training() if not e.labels]
-        report = train(rt.detector, scenarios, generic)
-        print(f"Concern tracker: threshold {report['threshold']} (leave-one-out on {len(scenarios)} scenarios' "
-              f"addressed_by lines: precision {report['precision']}, recall {report['recall']}, F1 {report['f1']}; "
-              f"{report['positives']} positives, {report['negatives']} negatives)")
-        print(f"Saved {THRESHOLD_FILE}")
+        try:
+            turns = load_turns(TRAINING)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"The tracker's training turns can't be read: {exc}", f"Fix {TRAINING}.") from exc
+        r = train(rt.detector, rt.scenarios()[0], turns)
+        print(f"Concern tracker: {r['turns']} training turns, {r['pairs']} turn-concern pairs, {r['settled']} settled")
+        for name, what in (("banked", "shipped scenarios (with the bank of training turns)"),
+                           ("plain", "other scenarios")):
+            h = r[name]
+            print(f"  {what}: threshold {h['threshold']:.2f}, 5-fold by turn: precision {h['precision']:.2f}, "
+                  f"recall {h['recall']:.2f}")
+        print(f"Saved {WEIGHTS}")
     return 0
 
 
