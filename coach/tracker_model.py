@@ -39,11 +39,11 @@ BANKED = (*PLAIN, "bank_settles", "bank_not", "bank_margin")
 BETA = 1.0
 CONSTRUCTIVE = {"options_or_recommendation", "owns_problem", "connects_to_goals", "clear_ask", "constructive_suggestion"}
 SPOILERS = {"myth-just-execute", "myth-independent-work", "myth-fear", "blame"}
+SETTLES_NOTHING = SPOILERS | {"vague"}  # docs/labels.md: such a sentence cannot settle a concern
 SPECIFIC = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|half|double|"
                       r"monday|tuesday|wednesday|thursday|friday|january|february|march|april|may|june|"
                       r"july|august|september|october|november|december|weeks?|months?|quarter)\b", re.IGNORECASE)
 SPLIT = re.compile(r"(?<=[.!?])\s+")
-EXTRA_SKIP = {"vague"}
 MAX_CONCERNS = 6  # columns of the bank's labels
 
 
@@ -92,9 +92,9 @@ class PairFeatures:
         labels = set().union(*(j.labels for j in judgments)) if judgments else set()
         units = self.detector.embeddings.embed(parts + ([text] if len(parts) > 1 else []))
         whole = units[-1]
-        # A sentence that falls into a myth or blames settles nothing (docs/labels.md), however close
-        # its words come: it is left out of the closeness, and so is the whole turn it spoils.
-        spoilt = [bool(j.labels & (SPOILERS | EXTRA_SKIP)) for j in judgments]
+        # A sentence that falls into a myth, blames or is vague settles nothing, however close its
+        # words come: it is left out of the closeness, and so is the whole turn it spoils.
+        spoilt = [bool(j.labels & SETTLES_NOTHING) for j in judgments]
         keep = [not s for s in spoilt] + ([not any(spoilt)] if len(parts) > 1 else [])
         units = units[np.array(keep)] if any(keep) else np.zeros((1, units.shape[1]), dtype=units.dtype)
         closest = [float((units @ b.T).max()) for b in self.blocks]
