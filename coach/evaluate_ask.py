@@ -18,16 +18,17 @@ from coach.evaluate import DATA, Counts
 
 ASK_BLIND = DATA / "ask_blind.yaml"
 ASK_BLIND2 = DATA / "ask_blind2.yaml"
+ASK_BLIND3 = DATA / "ask_blind3.yaml"
 RETRIEVAL_OLD = DATA / "retrieval_questions.yaml"
-ASK_SETS = {"blind": ASK_BLIND, "blind2": ASK_BLIND2}
+ASK_SETS = {"blind": ASK_BLIND, "blind2": ASK_BLIND2, "blind3": ASK_BLIND3}
 
 
 def ask_set(name: str) -> Path:
-    """The labelled question file for `--set NAME` (blind: the first set; blind2: the second)."""
+    """The labelled question file for `--set NAME` (blind: the first set; blind2, blind3: the later ones)."""
     from coach.errors import InputError
 
     if name not in ASK_SETS:
-        raise InputError(f"Ask has no question set {name!r}.", "Use --set blind or --set blind2.")
+        raise InputError(f"Ask has no question set {name!r}.", "Use --set blind, blind2 or blind3.")
     return ASK_SETS[name]
 
 

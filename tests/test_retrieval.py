@@ -197,14 +197,14 @@ def test_blind_questions_find_an_acceptable_card_in_the_top_3(playbook_index):
 def test_the_card_questions_are_disjoint_from_every_evaluation_question(embeddings):
     import yaml
 
-    from coach.evaluate_ask import ASK_BLIND, ASK_BLIND2, RETRIEVAL_OLD, ask_questions
+    from coach.evaluate_ask import ASK_BLIND, ASK_BLIND2, ASK_BLIND3, RETRIEVAL_OLD, ask_questions
     from coach.knowledge import load_cards
     from coach.settings import REPO_DIR
 
     cards, _ = load_cards(REPO_DIR / "knowledge")
     asked = [q for c in cards for q in c.questions]
     assert len(asked) >= 14 * 14
-    evaluation = [q["question"] for path in (ASK_BLIND, ASK_BLIND2, RETRIEVAL_OLD) for q in ask_questions(path)]
+    evaluation = [q["question"] for path in (ASK_BLIND, ASK_BLIND2, ASK_BLIND3, RETRIEVAL_OLD) for q in ask_questions(path)]
     evaluation += [q for chat in yaml.safe_load(ASK_BLIND.read_text())["chats"] for q in chat]
     similarity = embeddings.embed(asked) @ embeddings.embed(evaluation).T
     print(f"max cosine {similarity.max():.3f}")
