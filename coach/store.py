@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from coach.topics import TopicClassifier
 
 PLAYBOOK = "playbook"
 Origin = Literal["playbook", "note"]
-# Entries (passages and questions) scored per search; the shipped playbook has about 550.
+# Entries (passages and questions) scored per search; the shipped playbook has 874.
 MAX_ENTRIES = 1000
 # The weights of the keyword match and of the topic classifier in a card's rank, beside its passage's
 # similarity and its closest questions' (see KnowledgeIndex.search; bench/tune_retrieval.py).
@@ -218,7 +219,8 @@ class KnowledgeIndex:
         """Return the k passages closest to the query, best first; score is the passage's cosine similarity.
 
         A card's rank adds four terms: its passage's similarity; the mean similarity of its two
-        closest questions (knowledge/questions.yaml); `KEYWORD_WEIGHT` times its BM25 keyword match
+        closest questions (knowledge/questions.yaml; for a card without questions, a stand-in, see
+        below); `KEYWORD_WEIGHT` times its BM25 keyword match
         (rank_bm25, over the cards' text, scaled so the best card has 1); and `TOPIC_WEIGHT` times the
         probability of its topic (coach/topics.py). The weights were chosen by 5-fold cross-validation
         over the questions file and on the older question sets, never the second blind set
@@ -247,11 +249,23 @@ class KnowledgeIndex:
         keywords = keyword_scores(query, texts)
         topic = self.topics.probabilities(query, vector)
 
+        def asked(source: str) -> float | None:
+            """The mean similarity of the card's two closest questions (None for a card without any)."""
+            top = sorted(questions.get(source, []), reverse=True)[:2]
+            return sum(top) / len(top) if top else None
+
+        # A question is worded like the query, so it comes closer than a passage does; the more
+        # questions a card has, the closer its best two. A card with none (a person's own) stands in
+        # its passage plus the median gap between the two terms over the cards that have them, so
+        # it is ranked on the same scale.
+        gaps = [asked(doc.metadata.get("source", "")) - similarity for doc, similarity in passages.values()
+                if asked(doc.metadata.get("source", "")) is not None]
+        gap = statistics.median(gaps) if gaps else 0.0
+
         def closeness(item: tuple[Document, float]) -> float:
             doc, similarity = item
-            asked = sorted(questions.get(doc.metadata.get("source", ""), []), reverse=True)[:2]
-            # A card with no questions (a user's own card) counts its passage twice, to rank fairly.
-            return similarity + (sum(asked) / len(asked) if asked else similarity)
+            question = asked(doc.metadata.get("source", ""))
+            return similarity + (similarity + gap if question is None else question)
 
         closest = max(passages.values(), key=closeness)[0].metadata.get("source") if passages else None
 
