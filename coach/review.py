@@ -152,12 +152,17 @@ def check_rewrite(analyzer: Analyzer, original: Analysis, text: str, profile: Su
     if not text:
         return RewriteCheck(False, ["the rewrite is empty"])
     analysis = analyzer.analyze(text, profile)
+    recommends = analysis.has("options_or_recommendation")
+    excepted = recommends and not any("myth-just-execute" in sentence_myths(j, recommends) for _, j in analysis.sentences)
     for myth in analysis.myths:
+        if myth.topic == "myth-just-execute" and excepted:
+            # The whole-draft head read the ask for a decision as deferring, but the rewrite recommends
+            # and no sentence of it defers once that ask is excepted (docs/labels.md).
+            continue
         problems.append(f'still falls into {myth.topic} ({MYTH_NAMES[myth.topic]}): "{myth.span.quote}"')
     # Stricter than the analysis of a draft: a rewrite holds no sentence the detector reads as a myth,
     # even where the whole-draft head lets it pass (an added ask can dilute "I'll await your instructions").
     found = {m.topic for m in analysis.myths}
-    recommends = analysis.has("options_or_recommendation")
     for span, j in analysis.sentences:
         for myth in sentence_myths(j, recommends):
             if myth not in found:

@@ -19,34 +19,50 @@ def test_the_blind_set_figures(analyzer):
     These floors are the measured figures, so a change that makes the detector worse fails here;
     they are below the issue's targets (recall 0.80, no clean draft flagged), which are not met.
     The whole-draft head, chosen by cross-validation on training data for precision first, moved
-    this set from precision 0.91, recall 0.67 and 4 clean drafts flagged to 0.91, 0.58 and 2."""
+    this set from precision 0.91, recall 0.67 and 4 clean drafts flagged to 0.91, 0.58 and 2; 229 more
+    training drafts (stop 26) to 0.91, 0.68 and 3: recall rose on every blind set, and a clean draft
+    more was flagged here and in the fourth set, one fewer in the third."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind"])
     print(f.as_dict())
     assert f.drafts == 103 and f.clean == 33
-    assert f.overall.precision >= 0.91 and f.overall.recall >= 0.57
-    assert len(f.clean_flagged) <= 2
+    assert f.overall.precision >= 0.91 and f.overall.recall >= 0.67
+    assert len(f.clean_flagged) <= 3
     assert len(f.goals_on_rejection) <= 1
 
 
 def test_the_second_blind_set_figures(analyzer):
     """77 drafts written blind after the sentence detector was final (80, less 3 that share a sentence
-    with the training data); the floors are its measured figures, below the issue's targets."""
+    with the training data); the floors are its measured figures, below the issue's targets (stop 26,
+    after 229 more training drafts: precision 0.90 → 0.89, recall 0.68 → 0.76)."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind2"])
     assert f.drafts == 77 and f.clean == 26
-    assert f.overall.precision >= 0.89 and f.overall.recall >= 0.68
+    assert f.overall.precision >= 0.88 and f.overall.recall >= 0.76
     assert len(f.clean_flagged) <= 3
 
 
 def test_the_third_blind_set_figures(analyzer):
     """96 drafts written blind before the whole-draft head was trained, and committed before its first
     run: precision 0.93, recall 0.78, 3 of 28 clean drafts flagged. These floors are the figures after
-    195 harder training drafts were added (no longer blind): 0.94, 0.73 and 2."""
+    195 harder training drafts were added (no longer blind): 0.94, 0.73 and 2; after 229 more (stop
+    26): 0.98, 0.78 and 1."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind3"])
     print(f.as_dict())
     assert f.drafts == 96 and f.clean == 28
-    assert f.overall.precision >= 0.93 and f.overall.recall >= 0.73
-    assert len(f.clean_flagged) <= 2
+    assert f.overall.precision >= 0.98 and f.overall.recall >= 0.78
+    assert len(f.clean_flagged) <= 1
     assert f.goals_on_rejection == []
+
+
+def test_the_fourth_blind_set_figures(analyzer):
+    """90 drafts written blind and committed before any run (stop 26); 3 removed after the first runs
+    for sharing a sentence with the older training data. On the 87: before the 229 new training
+    drafts, precision 0.96, recall 0.67, no clean draft flagged; after, 0.91, 0.71 and 1 of 25."""
+    f = evaluate_review(analyzer, REVIEW_SETS["blind4"])
+    print(f.as_dict())
+    assert f.drafts == 87 and f.clean == 25
+    assert f.overall.precision >= 0.91 and f.overall.recall >= 0.70
+    assert len(f.clean_flagged) <= 1
+    assert len(f.goals_on_rejection) <= 2
 
 
 @pytest.mark.parametrize("name, precision, recall, clean_flagged", [
