@@ -84,9 +84,11 @@ class LinearHeads:
         )
 
 
-def save_heads(path: Path, heads: dict[str, LinearHeads], **meta: str) -> None:
-    """Write named sets of heads (and text metadata) to one compressed .npz file."""
+def save_heads(path: Path, heads: dict[str, LinearHeads], extra: dict[str, np.ndarray] | None = None,
+               **meta: str) -> None:
+    """Write named sets of heads (and text metadata, and any extra named arrays) to one compressed .npz file."""
     arrays: dict[str, np.ndarray] = {f"meta.{k}": np.array(v) for k, v in meta.items()}
+    arrays.update(extra or {})
     for name, h in heads.items():
         arrays.update(h.arrays(name))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -222,15 +222,11 @@ def train(detector: Detector, scenarios: dict[str, Scenario], turns: list[dict],
         heads[name] = LinearHeads(["settles"], model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32),
                                   np.array([threshold], dtype=np.float32), uses_ngrams=False)
         report[name] = {"threshold": threshold, "precision": round(precision, 3), "recall": round(recall, 3)}
-    save_heads(out, heads, trained_on=f"{len(turns)} turns in {TRAINING.name}")
-    with np.load(out, allow_pickle=False) as data:
-        arrays = dict(data)
     covered = sorted(featurers)
-    arrays.update({"bank.vectors": vectors.astype(np.float16), "bank.scenarios": names, "bank.settles": settles,
-                   "bank.fingerprint_names": np.array(covered),
-                   "bank.fingerprints": np.array([fingerprint(scenarios[n]) for n in covered])})
-    with out.open("wb") as f:
-        np.savez_compressed(f, **arrays)
+    bank = {"bank.vectors": vectors.astype(np.float16), "bank.scenarios": names, "bank.settles": settles,
+            "bank.fingerprint_names": np.array(covered),
+            "bank.fingerprints": np.array([fingerprint(scenarios[n]) for n in covered])}
+    save_heads(out, heads, extra=bank, trained_on=f"{len(turns)} turns in {TRAINING.name}")
     return {"turns": len(turns), "pairs": len(y), "settled": int(y.sum()), **report}
 
 
