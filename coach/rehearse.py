@@ -29,7 +29,7 @@ from coach.scenarios import Scenario, load_scenarios  # noqa: F401  (re-exported
 from coach.scoring import STRATEGIES, TurnEvidence, scorecard
 from coach.shape import normal, repeats
 from coach.superior import (AGREEING_LINE, BRACKETED, CLOSING_LINES, RETRY_TEMPERATURE, SENTENCE_END,  # noqa: F401
-                             firmer, out_of_character, press_direction, stage_direction, to_superior)
+                             firmer, out_of_character, press_direction, stage_direction, to_superior, voices_concern)
 from coach.tracker import ConcernTracker, TrackerState
 
 # ---- the coach ----------------------------------------------------------------------------------
@@ -140,7 +140,8 @@ class Coach:
 
         Each sentence is checked before it is shown. While the tracker's outcome is not "agreed", a
         sentence that concedes is never shown; nor, ever, one in which the model steps out of the role
-        ("I'm sorry, but I can't help with that") or repeats an earlier line of the superior's. Such a
+        ("I'm sorry, but I can't help with that"), repeats an earlier line of the superior's, or says one of
+        their hidden concerns nearly word for word. Such a
         reply is written once more, sampled wider, as one pointed question on an open concern (a sentence
         said before is left out, not a reason to rewrite); if that fails too, the superior presses on
         an open concern with one of the scenario's own lines. Once a busy superior has closed the meeting, they say so in code's words.
@@ -181,6 +182,8 @@ class Coach:
                         continue
                     if out_of_character(sentence):
                         problem = "stepped out of character"
+                    elif voices_concern(sentence, [c.text for c in self.scenario.concerns]):
+                        problem = "voiced a hidden concern"
                     elif not may_agree and self.concession.concedes(sentence):
                         problem = "conceded while concerns were open"
                     if problem:

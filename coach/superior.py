@@ -5,6 +5,7 @@ view, and the lines code says itself (closing a meeting, agreeing, checking a li
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from coach.tracker import TrackerState
@@ -31,12 +32,30 @@ CLOSING_LINES = (
 RETRY_TEMPERATURE = 0.9  # the second try of a reply that failed its check
 
 # Said when the superior may agree but the model's reply failed its check twice.
+VOICED = 0.8  # a line this close to a concern's text, persons aside, gives it away
 AGREEING_LINE = "All right, that works for me. Send me a short note of what we agreed, and go ahead."
 
 
 def out_of_character(sentence: str) -> bool:
     """Whether a line of the superior's is an assistant stepping out of the role."""
     return bool(_OUT_OF_CHARACTER.search(sentence.replace("\u2019", "'")))
+
+
+_PERSONS = re.compile(r"\b(?:i|me|my|mine|we|us|our|you|your|yours|they|them|their|theirs|i'm|i'd|i'll|i've|"
+                      r"you're|you'd|you'll|you've|they're|they'd|they'll|they've)\b")
+
+
+def voices_concern(sentence: str, concerns: list[str]) -> bool:
+    """Whether a line of the superior's says one of their hidden concerns nearly word for word (the
+    small model copies what it is told is on its mind, "I would accept a smaller first release…"):
+    the concerns stay hidden until the debrief. Compared without the words for persons, which the
+    superior's version swaps."""
+    def bare(text: str) -> str:
+        return " ".join(_PERSONS.sub(" ", text.lower().replace("\u2019", "'")).replace(".", " ").split())
+
+    line = bare(sentence)
+    return len(line.split()) >= 5 and any(
+        difflib.SequenceMatcher(a=line, b=bare(c)).ratio() >= VOICED for c in concerns)
 
 
 _PRONOUN = re.compile(r"\b(they're|they've|they'd|they'll|themselves|themself|theirs|their|them|they|"
@@ -89,7 +108,8 @@ def pressing(state: TrackerState) -> str:
     return to_superior(state.concerns[open_[0]].text) if open_ else "you have not heard a clear request yet"
 
 
-_FIRMER = {"conceded": "hold your ground", "repeated": "say something new"}
+_FIRMER = {"conceded": "hold your ground", "repeated": "say something new",
+           "voiced": "keep what is on your mind to yourself and ask about it instead"}
 
 
 def firmer(why: str, boss: str) -> str:

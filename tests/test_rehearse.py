@@ -270,6 +270,21 @@ def test_a_superior_who_steps_out_of_character_is_written_again_then_replaced(rt
     assert reply.checked.startswith("stepped out of character (attempt 2)") and "can't help" not in reply.text
 
 
+def test_a_superior_who_says_a_hidden_concern_word_for_word_is_written_again(rt):
+    """The concerns stay hidden until the debrief; the small model copies what it is told is on its
+    mind ("I would accept a smaller release on Friday if someone proposed it." in a CLI run)."""
+    from coach.superior import voices_concern
+
+    rt._model.replies = ["I would accept a smaller release on Friday if someone proposed it.",
+                         "So what exactly would you ship on Friday?"]
+    c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
+    assert r.lines[-1].text == "So what exactly would you ship on Friday?"
+    assert r.lines[-1].checked == "voiced a hidden concern (attempt 1)"
+    assert "keep what is on your mind to yourself" in rt._model.calls[1][-1].content
+    concerns = [concern.text for concern in c.scenario.concerns]
+    assert not any(voices_concern(line, concerns) for concern in c.scenario.concerns for line in concern.pushback)
+
+
 def test_a_superior_who_repeats_an_earlier_line_is_written_again_then_replaced(rt):
     rt._model.replies = ["Why am I only hearing about this now, after the fact?"]
     c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk.",
