@@ -249,23 +249,20 @@ class KnowledgeIndex:
         keywords = keyword_scores(query, texts)
         topic = self.topics.probabilities(query, vector)
 
-        def asked(source: str) -> float | None:
-            """The mean similarity of the card's two closest questions (None for a card without any)."""
-            top = sorted(questions.get(source, []), reverse=True)[:2]
-            return sum(top) / len(top) if top else None
-
+        # The mean similarity of each card's two closest questions.
+        asked = {source: sum(top) / len(top) for source, sims in questions.items()
+                 if (top := sorted(sims, reverse=True)[:2])}
         # A question is worded like the query, so it comes closer than a passage does; the more
         # questions a card has, the closer its best two. A card with none (a person's own) stands in
         # its passage plus the median gap between the two terms over the cards that have them, so
         # it is ranked on the same scale.
-        gaps = [asked(doc.metadata.get("source", "")) - similarity for doc, similarity in passages.values()
-                if asked(doc.metadata.get("source", "")) is not None]
+        gaps = [asked[source] - similarity for doc, similarity in passages.values()
+                if (source := doc.metadata.get("source", "")) in asked]
         gap = statistics.median(gaps) if gaps else 0.0
 
         def closeness(item: tuple[Document, float]) -> float:
             doc, similarity = item
-            question = asked(doc.metadata.get("source", ""))
-            return similarity + (similarity + gap if question is None else question)
+            return similarity + asked.get(doc.metadata.get("source", ""), similarity + gap)
 
         closest = max(passages.values(), key=closeness)[0].metadata.get("source") if passages else None
 
