@@ -56,8 +56,10 @@ class Coach:
     """Plays the superior, tracks their concerns, hints, and scores the debrief for one rehearsal."""
 
     def __init__(self, model, prompts: dict[str, PromptFile], scenario: Scenario, profile: SuperiorProfile,
-                 playbook: str, detector: Detector, concession: ConcessionClassifier, cards: list[Card]) -> None:
+                 playbook: str, detector: Detector, concession: ConcessionClassifier, cards: list[Card],
+                 voice=None) -> None:
         self.model = model
+        self.voice = voice or model  # the superior's lines (the embedded server's: with repeats penalised)
         self.prompts = prompts
         self.scenario = scenario
         self.profile = profile
@@ -122,7 +124,7 @@ class Coach:
         """
         buffer = ""
         with model_errors():
-            model = self.model if temperature is None else self.model.bind(temperature=temperature)
+            model = self.voice if temperature is None else self.voice.bind(temperature=temperature)
             for chunk in model.stream(messages):
                 buffer = BRACKETED.sub(" ", buffer + str(chunk.content or ""))
                 spoken, held = (buffer.split("[", 1) + [""])[:2]  # an unclosed bracket waits for its end

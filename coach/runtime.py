@@ -330,8 +330,12 @@ class Runtime:
         if isinstance(scenario, str):
             scenario = self.scenario(scenario)
         _ = self.index  # loads the cards
-        return Coach(self.chat_model(), prompts, scenario, self.workspace(workspace).profile.load(),
-                     self.playbook_text(), self.detector, self.concession, self.cards)
+        from coach.models import without_repeats
+
+        model = self.chat_model()
+        return Coach(model, prompts, scenario, self.workspace(workspace).profile.load(),
+                     self.playbook_text(), self.detector, self.concession, self.cards,
+                     voice=model if self._model is not None else without_repeats(model, self.settings))
 
     def prompt(self, name: str):
         """A prompt file from the prompts folder, checked as it loads."""

@@ -86,20 +86,20 @@ def to_superior(text: str) -> str:
 
 
 def stage_direction(state: TrackerState, boss: str) -> str:
-    """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix)."""
+    """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix).
+
+    Kept short: every token of it is evaluated afresh each turn, at about 65 tokens a second on two
+    cores, and the persona already says what a direction means and that an open concern bars agreeing.
+    """
     if state.outcome == "agreed":
-        return (f"[For {boss} only, not said aloud: what they have said now settles what was on your mind. "
-                "You can agree to their proposal and name the next step.]")
-    return (f"[For {boss} only, not said aloud: still on your mind: {pressing(state)} "
-            "Do not agree, approve or promise to look into it yet. Press on this in your own words, "
-            "in one or two short sentences.]")
+        return "[What they said settles what was on your mind: you can agree and name the next step.]"
+    return f"[Still on your mind: {pressing(state)} Do not agree yet.]"
 
 
 def press_direction(state: TrackerState, boss: str, why: str) -> str:
     """The second try's direction, after a reply that failed its check: one question on an open concern."""
-    return (f"[For {boss} only, not said aloud: your last reply {why}. Still on your mind: {pressing(state)} "
-            f"So this time, {firmer(why, boss)}, and do not "
-            "agree: ask them one short, pointed question about it, in your own words, and nothing else.]")
+    return (f"[Your last reply {why}. Still on your mind: {pressing(state)} This time, {firmer(why, boss)}: "
+            "ask one short, pointed question about it, and do not agree.]")
 
 
 def pressing(state: TrackerState) -> str:

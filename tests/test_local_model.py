@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from coach.errors import ModelFileError
 from coach.local_server import LocalServer
-from coach.models import chat_model
+from coach.models import chat_model, without_repeats
 from coach.runtime import Runtime
 from coach.store import Hit
 
@@ -36,6 +36,14 @@ def test_the_server_listens_on_loopback_and_streams_tokens(server):
     assert srv.state == "ready" and srv.base_url.startswith("http://127.0.0.1:")
     chunks = [c.content for c in chat_model(settings, srv.base_url, max_tokens=24).stream("Say hello.")]
     assert len([c for c in chunks if c]) > 3 and "".join(chunks).strip()
+
+
+def test_the_superiors_voice_streams_with_repeats_penalised(server):
+    """The DRY fields Rehearse sends are ones this server accepts (an out-of-range one is a 400)."""
+    settings, srv = server
+    voice = without_repeats(chat_model(settings, srv.base_url, max_tokens=24), settings)
+    assert voice.kwargs["extra_body"]["dry_multiplier"] > 0
+    assert "".join(c.content for c in voice.stream("Say hello.")).strip()
 
 
 class Rating(BaseModel):

@@ -5,7 +5,7 @@ import openai
 import pytest
 
 from coach.errors import ConfigError, ModelFileError, ModelUnavailable
-from coach.models import BundledModel, as_coach_error, assemble, chat_model, local_model_path
+from coach.models import BundledModel, as_coach_error, assemble, chat_model, local_model_path, without_repeats
 from coach.settings import Settings
 
 
@@ -69,6 +69,15 @@ def test_the_factory_builds_an_openai_compatible_client_for_each_backend():
         chat_model(Settings(COACH_BACKEND="openai", OPENAI_API_KEY="", COACH_BASE_URL=""))
     with pytest.raises(ConfigError, match="not running"):
         chat_model(Settings())
+
+
+def test_repeats_are_penalised_on_the_embedded_server_only():
+    local = chat_model(Settings(), "http://127.0.0.1:1234/v1")
+    assert without_repeats(local, Settings()).kwargs == {"extra_body": {
+        "dry_multiplier": 0.8, "dry_base": 1.75, "dry_allowed_length": 3, "dry_penalty_last_n": 4096}}
+    settings = Settings(COACH_BACKEND="openai", COACH_BASE_URL="http://localhost:11434/v1", COACH_MODEL="m")
+    remote = chat_model(settings)
+    assert without_repeats(remote, settings) is remote  # other servers do not all accept llama.cpp's fields
 
 
 def test_client_errors_become_messages_that_say_what_to_do():

@@ -142,7 +142,7 @@ def test_the_superior_is_played_from_the_profile_and_told_the_open_concern_at_th
     assert "You are Dana, Head of Product" in system and "surprises" in system
     assert DIFFICULTIES["sceptical"] in system and "promised Friday to your own boss" in system
     last = rt._model.calls[0][-1].content
-    assert last.startswith("Hi Dana, the API team slipped") and "still on your mind" in last
+    assert last.startswith("Hi Dana, the API team slipped") and "Still on your mind" in last
     assert "Do not agree" in last
     assert [m.type for m in rt._model.calls[0][1:]] == ["human", "ai", "human"]
     assert r.lines[-1].text == "I only have ten minutes. What do you need?" and r.lines[-1].checked == ""
@@ -162,7 +162,7 @@ def test_a_superior_who_concedes_while_concerns_are_open_is_caught_and_replaced(
     c, store, r = play(rt, "promotion-raise", "sceptical", POOR_RAISE[-1:])
     reply = r.lines[-1]
     assert len(rt._model.calls) == 2  # written once more with a firmer direction, then replaced
-    assert "do not agree: ask them one short, pointed question" in rt._model.calls[1][-1].content
+    assert "ask one short, pointed question about it, and do not agree" in rt._model.calls[1][-1].content
     assert reply.text in {line for concern in c.scenario.concerns for line in concern.pushback}
     assert "replaced with the scenario's pushback line" in reply.checked
     assert store.get(r.id).lines[-1].text == reply.text
@@ -234,7 +234,7 @@ def test_the_superior_is_told_their_concerns_in_the_second_person(rt):
     c, store, r = play(rt, "deadline-extension", "sceptical", ["The API team slipped; Friday is at risk."])
     system, last = rt._model.calls[0][0].content, rt._model.calls[0][-1].content
     assert "- You already promised Friday to your own boss" in system and "They already" not in system
-    assert "still on your mind: You already promised Friday to your own boss" in last
+    assert "Still on your mind: You already promised Friday to your own boss" in last
 
 
 def test_a_drafted_scenarios_concerns_name_the_superior_as_they_and_reach_them_as_you(rt):
@@ -327,7 +327,7 @@ def test_once_the_concerns_are_met_the_superior_may_agree(rt):
     rt._model.replies = ["OK, let's do that. Send me the note for my director."]
     c, store, r = play(rt, "deadline-extension", "cooperative", [settle])
     assert r.lines[-1].text == "OK, let's do that. Send me the note for my director." and r.lines[-1].checked == ""
-    assert "You can agree" in rt._model.calls[-1][-1].content
+    assert "you can agree and name the next step" in rt._model.calls[-1][-1].content
 
 
 def test_a_rehearsal_survives_a_reload(rt):
