@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-model", action="store_true",
                           help="rehearse: score the scripts without playing them with the model")
     evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "blind3", "blind4", "labelled", "heldout", "all"],
-                          help="which labelled set (review, router, retrieval, ask, scope, tracker): blind is the first "
+                          help="which labelled set (review, router, retrieval, ask, scope, tracker, concession): blind is the first "
                           "blind set, blind2 the second, written after the judgments were final; blind3 (review, "
                           "retrieval, ask, scope) the third; blind4 (review only) the fourth")
     evaluate.add_argument("--json", action="store_true")

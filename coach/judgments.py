@@ -186,7 +186,10 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         if not args.json:
             evaluate.print_tracker(figures)
     if args.what == "concession":
-        figures = evaluate.evaluate_concession(rt.concession)
+        if args.set not in evaluate.CONCESSION_SETS:
+            raise InputError(f"The concession check has no set {args.set!r}.",
+                             f"Use --set {' or '.join(evaluate.CONCESSION_SETS)}: both were labelled blind.")
+        figures = evaluate.evaluate_concession(rt.concession, evaluate.CONCESSION_SETS[args.set])
         if not args.json:
             evaluate.print_concession(figures)
     if getattr(args, "save", None):

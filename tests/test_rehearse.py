@@ -3,8 +3,10 @@
 import json
 
 import httpx
+import numpy as np
 import openai
 import pytest
+import yaml
 
 from coach.errors import InputError, ModelUnavailable
 from coach.profile import SuperiorProfile
@@ -527,11 +529,30 @@ def test_the_tracker_holds_its_measured_figures_on_the_blind_turns(rt, name, pre
     assert f["precision"] >= precision and f["recall"] >= recall, f
 
 
-def test_the_shipped_concession_check_holds_its_measured_figures_on_the_blind_lines(embeddings):
-    """Floors at the figures measured (stop 24, after contractions were written out: no longer a
-    first run): a concession is never missed, and at most 16 of 70 firm lines are taken for one."""
+@pytest.mark.parametrize("name, lines, most_fn, most_fp", [("blind", 140, 0, 23), ("blind2", 121, 4, 13)])
+def test_the_shipped_concession_check_holds_its_measured_figures_on_the_blind_lines(embeddings, name, lines, most_fn,
+                                                                                    most_fp):
+    """Floors at the figures measured. blind: 140 lines a helper wrote (stop 24: no concession missed,
+    16 of 70 firm lines taken for one; stop 27, retrained with the model's own lines and without six
+    training lines found within cosine 0.9 of a blind line: 23). blind2: 121 lines the default model
+    itself wrote, labelled blind; first run of the stop 24 classifier: 6 of 20 concessions missed, 22
+    of 101 firm lines taken for one; trained on 405 other lines of the model's: 5 missed, 13 taken; and
+    without the six lines: 4 missed, 13 taken."""
     from coach.concession import ConcessionClassifier
-    from coach.evaluate import evaluate_concession
+    from coach.evaluate import CONCESSION_SETS, evaluate_concession
 
-    figures = evaluate_concession(ConcessionClassifier(embeddings))
-    assert figures["lines"] == 140 and figures["fn"] == 0 and figures["fp"] <= 16
+    figures = evaluate_concession(ConcessionClassifier(embeddings), CONCESSION_SETS[name])
+    assert figures["lines"] == lines and figures["fn"] <= most_fn and figures["fp"] <= most_fp, figures
+
+
+def test_no_concession_training_line_is_within_cosine_0_9_of_a_blind_line(embeddings):
+    from coach.concession import TRAINING
+    from coach.evaluate import CONCESSION_SETS
+
+    train = [i["text"] for i in yaml.safe_load(TRAINING.read_text(encoding="utf-8"))]
+    blind = [i["text"] for path in CONCESSION_SETS.values() for i in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    similarity = embeddings.embed(train) @ embeddings.embed(blind).T
+    close = [(train[i], blind[j], float(similarity[i, j])) for i, j in zip(*np.where(similarity >= 0.9))]
+    assert len(train) == 863 and close == []
+
+
