@@ -295,10 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "blind: the second set, written blind after the scorer's changes, all of it")
     evaluate.add_argument("--no-model", action="store_true",
                           help="rehearse: score the scripts without playing them with the model")
-    evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "blind3", "blind4", "labelled", "heldout", "all"],
+    evaluate.add_argument("--set", default="blind", choices=["blind", "blind2", "blind3", "blind4", "blind5", "labelled", "heldout", "all"],
                           help="which labelled set (review, router, retrieval, ask, scope, tracker, concession): blind is the first "
                           "blind set, blind2 the second, written after the judgments were final; blind3 (review, "
-                          "retrieval, ask, scope) the third; blind4 (review only) the fourth")
+                          "retrieval, ask, scope) the third; blind4 and blind5 (review only) the fourth and fifth")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 

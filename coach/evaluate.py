@@ -21,6 +21,7 @@ REVIEW_SETS = {
     "blind2": DATA / "review_blind2.yaml",  # 80 more, written blind after the detector was final
     "blind3": DATA / "review_blind3.yaml",  # 96 more, written blind before the whole-draft head was trained
     "blind4": DATA / "review_blind4.yaml",  # 90 more, written blind in stop 26, before the head was retrained
+    "blind5": DATA / "review_blind5.yaml",  # 90 more, written blind in stop 27
     "labelled": DATA / "review_drafts.yaml",  # older sets, kept as regression tests
     "heldout": DATA / "review_heldout.yaml",
 }

@@ -60,7 +60,8 @@ def test_only_greetings_and_sign_offs_count_as_courtesy_lines():
 def _evaluation_sentences() -> list[tuple[str, str]]:
     """Every sentence of every evaluation set that judges the detector, with where it came from."""
     out = []
-    for name in ("review_blind", "review_blind2", "review_blind3", "review_blind4", "review_drafts", "review_heldout"):
+    for name in ("review_blind", "review_blind2", "review_blind3", "review_blind4", "review_blind5", "review_drafts",
+                 "review_heldout"):
         for d in yaml.safe_load((DATA / f"{name}.yaml").read_text()):
             out += [(f"{name}:{d['id']}", s.quote) for s in sentences(d["text"])]
     for name in ("rehearse_calibration", "rehearse_blind"):
