@@ -48,10 +48,33 @@ def _choose_threshold(y: np.ndarray, p: np.ndarray, beta: float, floor: float) -
     return float(grid[i]), rows[i][0], rows[i][1]
 
 
+def _threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float, floor: float,
+                             ) -> tuple[float, float, float] | None:
+    """The lowest threshold (so the most recall) whose out-of-fold precision, smoothed over neighbouring
+    thresholds (±0.02) as in _choose_threshold, is at least `target`; None if no threshold reaches it."""
+    grid = np.round(np.arange(floor, 0.96, 0.01), 2)
+    rows = []
+    for t in grid:
+        pred = p >= t
+        tp = float(np.sum(pred & (y == 1)))
+        rows.append((tp / max(pred.sum(), 1), tp / max(y.sum(), 1)))
+    precision = np.convolve(np.pad([r[0] for r in rows], 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    ok = np.flatnonzero(precision >= target)
+    if not len(ok):
+        return None
+    i = int(ok[0])
+    return float(grid[i]), rows[i][0], rows[i][1]
+
+
 def fit_heads(X: np.ndarray, Y: np.ndarray, labels: list[str], *, uses_ngrams: bool,
               beta: dict[str, float] | None = None, floor: float = 0.3, seed: int = 0,
+              precision_at_least: dict[str, float] | None = None,
               ) -> tuple[LinearHeads, list[HeadReport]]:
-    """Fit one logistic regression per column of Y; report cross-validated figures for each."""
+    """Fit one logistic regression per column of Y; report cross-validated figures for each.
+
+    A label in `precision_at_least` gets the strength and threshold with the most recall whose
+    cross-validated precision reaches that target (F-beta where none does); the others, the best F-beta.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -67,9 +90,13 @@ def fit_heads(X: np.ndarray, Y: np.ndarray, labels: list[str], *, uses_ngrams: b
         for c in STRENGTHS:
             model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
             p = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
-            t, precision, recall = _choose_threshold(y, p, beta.get(label, 1.0), floor)
+            target = (precision_at_least or {}).get(label)
+            chosen = _threshold_for_precision(y, p, target, floor) if target else None
+            t, precision, recall = chosen or _choose_threshold(y, p, beta.get(label, 1.0), floor)
             b = beta.get(label, 1.0)
             f = (1 + b**2) * precision * recall / max(b**2 * precision + recall, 1e-9)
+            if chosen:  # most recall at the precision wanted; a tie goes to the more precise
+                f = 1.0 + recall + precision * 1e-3  # above any F-beta: reaching the target comes first
             if best is None or f > best[0] + 1e-9:
                 best = (f, c, t, precision, recall)
         _, c, t, precision, recall = best

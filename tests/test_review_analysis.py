@@ -21,22 +21,24 @@ def test_the_blind_set_figures(analyzer):
     The whole-draft head, chosen by cross-validation on training data for precision first, moved
     this set from precision 0.91, recall 0.67 and 4 clean drafts flagged to 0.91, 0.58 and 2; 229 more
     training drafts (stop 26) to 0.91, 0.68 and 3: recall rose on every blind set, and a clean draft
-    more was flagged here and in the fourth set, one fewer in the third."""
+    more was flagged here and in the fourth set, one fewer in the third. Stop 27, the whole-draft head
+    held to the most recall at a cross-validated precision of 0.88: 0.90, 0.73 and 4."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind"])
     print(f.as_dict())
     assert f.drafts == 103 and f.clean == 33
-    assert f.overall.precision >= 0.91 and f.overall.recall >= 0.67
-    assert len(f.clean_flagged) <= 3
+    assert f.overall.precision >= 0.90 and f.overall.recall >= 0.73
+    assert len(f.clean_flagged) <= 4
     assert len(f.goals_on_rejection) <= 1
 
 
 def test_the_second_blind_set_figures(analyzer):
     """77 drafts written blind after the sentence detector was final (80, less 3 that share a sentence
     with the training data); the floors are its measured figures, below the issue's targets (stop 26,
-    after 229 more training drafts: precision 0.90 → 0.89, recall 0.68 → 0.76)."""
+    after 229 more training drafts: precision 0.90 → 0.89, recall 0.68 → 0.76; stop 27, the head held to
+    a cross-validated precision of 0.88: 0.89, 0.81, clean flagged 3 as before)."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind2"])
     assert f.drafts == 77 and f.clean == 26
-    assert f.overall.precision >= 0.88 and f.overall.recall >= 0.76
+    assert f.overall.precision >= 0.89 and f.overall.recall >= 0.80
     assert len(f.clean_flagged) <= 3
 
 
@@ -44,11 +46,11 @@ def test_the_third_blind_set_figures(analyzer):
     """96 drafts written blind before the whole-draft head was trained, and committed before its first
     run: precision 0.93, recall 0.78, 3 of 28 clean drafts flagged. These floors are the figures after
     195 harder training drafts were added (no longer blind): 0.94, 0.73 and 2; after 229 more (stop
-    26): 0.98, 0.78 and 1."""
+    26): 0.98, 0.78 and 1; stop 27, the head held to a cross-validated precision of 0.88: 0.96, 0.84, 1."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind3"])
     print(f.as_dict())
     assert f.drafts == 96 and f.clean == 28
-    assert f.overall.precision >= 0.98 and f.overall.recall >= 0.78
+    assert f.overall.precision >= 0.95 and f.overall.recall >= 0.84
     assert len(f.clean_flagged) <= 1
     assert f.goals_on_rejection == []
 
@@ -56,17 +58,34 @@ def test_the_third_blind_set_figures(analyzer):
 def test_the_fourth_blind_set_figures(analyzer):
     """90 drafts written blind and committed before any run (stop 26); 3 removed after the first runs
     for sharing a sentence with the older training data. On the 87: before the 229 new training
-    drafts, precision 0.96, recall 0.67, no clean draft flagged; after, 0.91, 0.71 and 1 of 25."""
+    drafts, precision 0.96, recall 0.67, no clean draft flagged; after, 0.91, 0.71 and 1 of 25; stop 27,
+    the head held to a cross-validated precision of 0.88: 0.91, 0.77 and 1."""
     f = evaluate_review(analyzer, REVIEW_SETS["blind4"])
     print(f.as_dict())
     assert f.drafts == 87 and f.clean == 25
-    assert f.overall.precision >= 0.91 and f.overall.recall >= 0.70
+    assert f.overall.precision >= 0.90 and f.overall.recall >= 0.77
     assert len(f.clean_flagged) <= 1
     assert len(f.goals_on_rejection) <= 2
 
 
+def test_the_fifth_blind_set_figures(analyzer):
+    """89 drafts written blind and committed before any run (stop 27; one removed before that run for a
+    sentence word for word in the training data). First run of the stop 26 detector: precision 0.98,
+    recall 0.79, no clean draft of 24 flagged. First run of stop 27's whole-draft head (the most recall
+    at a cross-validated precision of 0.88, chosen on training drafts before this set was run): 0.94,
+    0.83, and 2 clean drafts flagged. These floors are that second figure."""
+    f = evaluate_review(analyzer, REVIEW_SETS["blind5"])
+    print(f.as_dict())
+    assert f.drafts == 89 and f.clean == 24
+    assert f.overall.precision >= 0.94 and f.overall.recall >= 0.82
+    assert len(f.clean_flagged) <= 2
+    assert len(f.goals_on_rejection) <= 2
+
+
 @pytest.mark.parametrize("name, precision, recall, clean_flagged", [
-    ("labelled", 0.95, 0.90, 0), ("heldout", 0.91, 0.95, 2),
+    # Stop 27's whole-draft head (most recall at a precision of 0.88) flags more of these clean drafts:
+    # labelled 0 → 3 of 10, heldout 2 → 3 of 10; recall unchanged.
+    ("labelled", 0.91, 0.93, 3), ("heldout", 0.88, 0.95, 3),
 ])
 def test_the_older_sets_as_regression_tests(analyzer, name, precision, recall, clean_flagged):
     f = evaluate_review(analyzer, REVIEW_SETS[name])
