@@ -212,11 +212,13 @@ def test_the_later_blind_sets_hold_their_measured_figures(playbook_index, name, 
     assert sum(h[0] in q["topics"] for h, q in zip(hits, covered)) >= first
 
 
-@pytest.mark.parametrize("name, found, uncovered", [("blind", 9, 9), ("blind2", 6, 8), ("blind3", 7, 8)])
+@pytest.mark.parametrize("name, found, uncovered", [("blind", 9, 9), ("blind2", 5, 8), ("blind3", 7, 8)])
 def test_the_scope_classifier_holds_its_measured_figures(embeddings, name, found, uncovered):
-    """Which questions the playbook does not cover. Stop 27, scope retrained with the 860 card questions
-    (none of these sets is blind to it any more): blind 9 of 9, blind2 6 of 8 (5 before), blind3 7 of 8
-    (its first run, stop 26: 7 of 8), and no covered question called uncovered in any."""
+    """Which questions the playbook does not cover, as shipped (trained with the 218 card questions
+    of the time): blind 9 of 9, blind2 5 of 8, blind3 7 of 8 (its first run), and no covered question called
+    uncovered in any. Retrained with the 860 questions, blind2 went to 6 of 8, but "How do I ask for
+    feedback?" was then called uncovered (0.37 → 0.18 against 0.30; a test of the app caught it), so
+    that retraining was not kept."""
     from coach.evaluate_ask import ASK_SETS, ask_questions, evaluate_scope
     from coach.scope import ScopeClassifier
 
