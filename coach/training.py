@@ -27,43 +27,38 @@ class HeadReport:
     f1: float
 
 
-def _choose_threshold(y: np.ndarray, p: np.ndarray, beta: float, floor: float) -> tuple[float, float, float]:
-    """The threshold with the best F-beta on out-of-fold probabilities; returns it, precision, recall.
-
-    F-beta is smoothed over neighbouring thresholds (±0.02) first: its curve is often flat, and the
-    raw maximum then jumps with small changes to the training data.
-    """
+def _curve(y: np.ndarray, p: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds from `floor` to 0.95 by 0.01, with the precision and recall of out-of-fold `p` at each."""
     grid = np.round(np.arange(floor, 0.96, 0.01), 2)
-    rows = []
-    for t in grid:
-        pred = p >= t
-        tp = float(np.sum(pred & (y == 1)))
-        precision = tp / max(pred.sum(), 1)
-        recall = tp / max(y.sum(), 1)
-        f = (1 + beta**2) * precision * recall / max(beta**2 * precision + recall, 1e-9)
-        rows.append((precision, recall, f))
-    f = np.array([r[2] for r in rows])
-    smooth = np.convolve(np.pad(f, 2, mode="edge"), np.ones(5) / 5, mode="valid")
-    i = int(np.argmax(smooth))
-    return float(grid[i]), rows[i][0], rows[i][1]
+    tp = np.array([float(np.sum((p >= t) & (y == 1))) for t in grid])
+    predicted = np.array([max(float(np.sum(p >= t)), 1.0) for t in grid])
+    return grid, tp / predicted, tp / max(y.sum(), 1)
+
+
+def _smoothed(values: np.ndarray) -> np.ndarray:
+    """Each value averaged with its neighbours (±0.02): such curves are often flat, and a raw maximum
+    or crossing then jumps with small changes to the training data."""
+    return np.convolve(np.pad(values, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+
+
+def _choose_threshold(y: np.ndarray, p: np.ndarray, beta: float, floor: float) -> tuple[float, float, float]:
+    """The threshold with the best smoothed F-beta on out-of-fold probabilities; returns it, precision, recall."""
+    grid, precision, recall = _curve(y, p, floor)
+    f = (1 + beta**2) * precision * recall / np.maximum(beta**2 * precision + recall, 1e-9)
+    i = int(np.argmax(_smoothed(f)))
+    return float(grid[i]), float(precision[i]), float(recall[i])
 
 
 def _threshold_for_precision(y: np.ndarray, p: np.ndarray, target: float, floor: float,
                              ) -> tuple[float, float, float] | None:
-    """The lowest threshold (so the most recall) whose out-of-fold precision, smoothed over neighbouring
-    thresholds (±0.02) as in _choose_threshold, is at least `target`; None if no threshold reaches it."""
-    grid = np.round(np.arange(floor, 0.96, 0.01), 2)
-    rows = []
-    for t in grid:
-        pred = p >= t
-        tp = float(np.sum(pred & (y == 1)))
-        rows.append((tp / max(pred.sum(), 1), tp / max(y.sum(), 1)))
-    precision = np.convolve(np.pad([r[0] for r in rows], 2, mode="edge"), np.ones(5) / 5, mode="valid")
-    ok = np.flatnonzero(precision >= target)
+    """The lowest threshold (so the most recall) whose smoothed out-of-fold precision is at least
+    `target`; None if no threshold reaches it."""
+    grid, precision, recall = _curve(y, p, floor)
+    ok = np.flatnonzero(_smoothed(precision) >= target)
     if not len(ok):
         return None
     i = int(ok[0])
-    return float(grid[i]), rows[i][0], rows[i][1]
+    return float(grid[i]), float(precision[i]), float(recall[i])
 
 
 def fit_heads(X: np.ndarray, Y: np.ndarray, labels: list[str], *, uses_ngrams: bool,

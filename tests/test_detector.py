@@ -142,3 +142,18 @@ def test_rejecting_the_goals_is_the_myth_and_never_a_link_to_them(detector):
     assert rejects.has("myth-independent-work") and not rejects.has("connects_to_goals")
     [serves] = detector.judge(["The new onboarding flow is aimed squarely at your quarterly retention target."])
     assert serves.has("connects_to_goals") and serves.has("healthy")
+
+
+def test_a_precision_target_takes_the_lowest_threshold_that_reaches_it():
+    """Whole-draft myths get the most recall at a cross-validated precision (coach/training.py)."""
+    from coach.training import _threshold_for_precision
+
+    # Positives score 0.5-0.95, negatives 0.3-0.69: below 0.7 precision falls as negatives come in.
+    y = np.array([1] * 10 + [0] * 10)
+    p = np.concatenate([np.linspace(0.5, 0.95, 10), np.linspace(0.3, 0.69, 10)])
+    threshold, precision, recall = _threshold_for_precision(y, p, 0.9, floor=0.3)
+    # The precision is smoothed over neighbouring thresholds (±0.02) before it is held to the target.
+    assert precision >= 0.85 and 0.6 <= threshold <= 0.7 and recall >= 0.4
+    looser = _threshold_for_precision(y, p, 0.7, floor=0.3)
+    assert looser[0] < threshold and looser[2] > recall  # a lower target buys more recall
+    assert _threshold_for_precision(np.array([1, 0]), np.array([0.1, 0.9]), 0.99, floor=0.3) is None
