@@ -165,7 +165,7 @@ class Coach:
         finished = False
         try:
             for attempt in (1, 2):
-                direction = stage_direction(state, self.boss)
+                direction = stage_direction(state)
                 if attempt == 2 and not may_agree:
                     # A question is the superior's natural way to press, and one the model rarely turns
                     # into a concession; a freer "don't agree" was conceded again nearly every time.

@@ -85,7 +85,7 @@ def to_superior(text: str) -> str:
     return _PRONOUN.sub(swap, text)
 
 
-def stage_direction(state: TrackerState, boss: str) -> str:
+def stage_direction(state: TrackerState) -> str:
     """The per-turn state the superior is told, at the end of the prompt (never in the cached prefix).
 
     Kept short: every token of it is evaluated afresh each turn, at about 65 tokens a second on two
